@@ -1,0 +1,75 @@
+"""The engine factory, and the one place where SQLite and PostgreSQL differ.
+
+Herald talks to both databases through SQLAlchemy's asyncio layer: `aiosqlite` for the embedded
+default, `asyncpg` for PostgreSQL. Users write plain `sqlite:///...` or `postgresql://...` URLs;
+the driver is chosen here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from herald.errors import ConfigurationError, StorageError
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def async_url(url: str) -> URL:
+    """The SQLAlchemy URL, with Herald's async driver for the database named in `url`."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"Cannot read the database URL {url!r}: {exc}") from None
+    backend = "postgresql" if parsed.get_backend_name() in {"postgres", "postgresql"} else None
+    backend = backend or parsed.get_backend_name()
+    if backend not in _DRIVERS:
+        raise ConfigurationError(
+            f"Herald supports SQLite and PostgreSQL, not {backend!r}: use sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DB."
+        )
+    return parsed.set(drivername=_DRIVERS[backend])
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An `AsyncEngine` for `url`, configured for Herald's access patterns.
+
+    SQLite runs in WAL mode with a busy timeout, so that the API and the worker in one process
+    can read while one writes; its parent directory is created when missing.
+    """
+    sa_url = async_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        if sa_url.database and sa_url.database != ":memory:":
+            Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(sa_url, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_size", 16)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(sa_url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+    finally:
+        cursor.close()
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Round-trip one query; raise `StorageError` saying where the database was expected."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        raise StorageError(f"Cannot reach the database at {where}: {exc}") from exc
