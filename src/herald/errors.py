@@ -4,6 +4,7 @@
     ├── InvalidInput               bad input from a person or an application; `detail` says how
     │   ├── InvalidPhoneNumber     not a number that can be reached (`reason` is machine-readable)
     │   ├── InvalidSender          an alphanumeric sender ID or `from` that cannot be used
+    │   │   └── InvalidAlphanumericSender  an ID that breaks Twilio's rules (`reason`)
     │   └── InvalidSignature       a webhook signature header that cannot even be parsed
     ├── ConfigurationError         a setting that is missing, malformed or contradictory
     └── StorageError               the database cannot be reached or is not in the expected state
@@ -48,6 +49,19 @@ class InvalidSender(InvalidInput):
     """A sender (alphanumeric ID, number or address) that cannot be used as given."""
 
     code = "invalid_sender"
+
+
+class InvalidAlphanumericSender(InvalidSender):
+    """An alphanumeric sender ID that Twilio would refuse, or that cannot reach the recipient.
+
+    `reason` is one of the stable strings in `herald.domain.alphanumeric.REASONS`.
+    """
+
+    code = "invalid_alphanumeric_sender"
+
+    def __init__(self, detail: str, *, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class InvalidSignature(InvalidInput):
