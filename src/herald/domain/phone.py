@@ -45,7 +45,8 @@ REASONS: Final = frozenset(
 # Digits in any script (phonenumbers folds full-width and Arabic-Indic digits), white space and
 # the punctuation people put in numbers. Anything else is refused rather than silently dropped,
 # as phonenumbers would (it reads "1-800-FLOWERS" as digits and "ext. 12" as an extension).
-_ALLOWED = re.compile(r"[\d\s+\-./()]*")
+_ALLOWED = re.compile(r"[\d\s+\uff0b\-./()]*")
+_FULLWIDTH_PLUS = "\uff0b"
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
 _NON_GEOGRAPHIC = "001"  # phonenumbers' region for +800, +808, +870, +88x, +979
 _UNKNOWN_TIME_ZONE = "Etc/Unknown"
@@ -173,6 +174,7 @@ def parse(text: str, region: str | None = None) -> PhoneNumber:
     if not stripped:
         raise InvalidPhoneNumber("The phone number is empty.", reason="empty")
     _reject_foreign_characters(text, stripped)
+    stripped = stripped.replace(_FULLWIDTH_PLUS, "+")
     default_region = normalise_region(region) if region is not None else None
     if default_region is None and stripped.startswith("00"):
         stripped = "+" + stripped[2:]
@@ -250,34 +252,11 @@ def _parse_error(text: str, exc: NumberParseException) -> InvalidPhoneNumber:
 
 
 def _validated(text: str, parsed: phonenumbers.PhoneNumber) -> PhoneNumber:
-    country_code = parsed.country_code or 0
-    where = f"country code +{country_code}"
-    possible = phonenumbers.is_possible_number_with_reason(parsed)
-    if possible == phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
-        raise InvalidPhoneNumber(
-            f"{_shown(text)}: +{country_code} is not a country code that exists.",
-            reason="invalid_country_code",
-        )
-    if possible in {
-        phonenumbers.ValidationResult.TOO_SHORT,
-        phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-    }:
-        raise InvalidPhoneNumber(
-            f"{_shown(text)} has too few digits for {where} (is the area code missing?).",
-            reason="too_short",
-        )
-    if possible == phonenumbers.ValidationResult.TOO_LONG:
-        raise InvalidPhoneNumber(
-            f"{_shown(text)} has too many digits for {where}.", reason="too_long"
-        )
     # number_type() is UNKNOWN exactly when is_valid_number() is False: one lookup, not two.
     number_type = _TYPES[phonenumbers.number_type(parsed)]
+    country_code = parsed.country_code or 0
     if number_type is NumberType.UNKNOWN:
-        raise InvalidPhoneNumber(
-            f"{_shown(text)} is not a valid number for {where}: no number in its plan starts "
-            "like this or has this many digits. Check the digits.",
-            reason="invalid_number",
-        )
+        raise _invalid(text, parsed, country_code)
     region = phonenumbers.region_code_for_number(parsed)
     can_receive_sms, sms_reason = _sms_capability(number_type, country_code)
     return PhoneNumber(
@@ -288,6 +267,37 @@ def _validated(text: str, parsed: phonenumbers.PhoneNumber) -> PhoneNumber:
         can_receive_sms=can_receive_sms,
         sms_reason=sms_reason,
     )
+
+
+def _invalid(text: str, parsed: phonenumbers.PhoneNumber, country_code: int) -> InvalidPhoneNumber:
+    """Why an invalid number is invalid. Only asked once invalid: the length check uses the
+    main region of a shared country code, so it wrongly calls Canada's 7-digit 310 numbers
+    too short."""
+    where = f"country code +{country_code}"
+    match phonenumbers.is_possible_number_with_reason(parsed):
+        case phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
+            return InvalidPhoneNumber(
+                f"{_shown(text)}: +{country_code} is not a country code that exists.",
+                reason="invalid_country_code",
+            )
+        case (
+            phonenumbers.ValidationResult.TOO_SHORT
+            | phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY
+        ):
+            return InvalidPhoneNumber(
+                f"{_shown(text)} has too few digits for {where} (is the area code missing?).",
+                reason="too_short",
+            )
+        case phonenumbers.ValidationResult.TOO_LONG:
+            return InvalidPhoneNumber(
+                f"{_shown(text)} has too many digits for {where}.", reason="too_long"
+            )
+        case _:
+            return InvalidPhoneNumber(
+                f"{_shown(text)} is not a valid number for {where}: no number in its plan "
+                "starts like this or has this many digits. Check the digits.",
+                reason="invalid_number",
+            )
 
 
 class Channel(enum.StrEnum):
