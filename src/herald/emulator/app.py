@@ -1,0 +1,76 @@
+"""The emulator's ASGI app: `create_app(config)` assembles every resource module's routes.
+
+To add a resource: write a module with a `routes()` function and add it to `ROUTE_MODULES`.
+To run something for the app's lifetime (a delivery engine, a callback sender): write an async
+context manager factory taking the `Emulator` and add it to `BACKGROUND` (or pass it to
+`create_app(background=...)` when embedding); it is entered on start-up and left on shut-down.
+
+The app reads no environment and opens no socket: `herald emulator` serves it with uvicorn, and
+`herald serve` may mount or serve it in-process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute
+
+from herald.emulator import accounts, control, keys
+from herald.emulator.clock import Clock, SystemClock
+from herald.emulator.config import EmulatorConfig
+from herald.emulator.errors import (
+    TwilioError,
+    handle_http_exception,
+    handle_twilio_error,
+    handle_unexpected,
+)
+from herald.emulator.routing import Emulator
+from herald.emulator.state import EmulatorState
+
+BackgroundTask = Callable[[Emulator], AbstractAsyncContextManager[None]]
+
+ROUTE_MODULES: tuple[Callable[[], Sequence[BaseRoute]], ...] = (
+    accounts.routes,
+    keys.routes,
+    control.routes,
+)
+BACKGROUND: tuple[BackgroundTask, ...] = ()
+
+
+def create_app(
+    config: EmulatorConfig,
+    *,
+    clock: Clock | None = None,
+    state: EmulatorState | None = None,
+    background: Sequence[BackgroundTask] = (),
+) -> Starlette:
+    """The emulator as an ASGI app; `app.state.emulator` holds its config, state and clock."""
+    if state is not None and state.config is not config:
+        raise ValueError("The state given to create_app() was built for another config.")
+    clock = clock or (state.clock if state is not None else SystemClock())
+    state = state or EmulatorState(config, clock)
+    emulator = Emulator(config=config, state=state, clock=clock)
+    tasks = (*BACKGROUND, *background)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for task in tasks:
+                await stack.enter_async_context(task(emulator))
+            yield
+
+    routes = [route for module_routes in ROUTE_MODULES for route in module_routes()]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            TwilioError: handle_twilio_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.emulator = emulator
+    return app
