@@ -26,3 +26,8 @@ class _HeraldGroup(click.Group):
 @click.version_option(__version__, prog_name="herald", message="%(prog)s %(version)s")
 def main() -> None:
     """Herald: reach people by SMS, WhatsApp, voice and e-mail, correctly."""
+
+
+from herald.cli.segments import segments  # noqa: E402
+
+main.add_command(segments)
