@@ -31,3 +31,7 @@ def main() -> None:
 from herald.cli.segments import segments  # noqa: E402
 
 main.add_command(segments)
+
+from herald.cli.phone import phone  # noqa: E402
+
+main.add_command(phone)
