@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from herald.domain.alphanumeric import (
@@ -335,5 +335,12 @@ def test_require_alphanumeric_sender_returns_the_verdict() -> None:
 @given(st.text(alphabet="ABCxyz019 -+_&", min_size=1, max_size=MAX_LENGTH))
 def test_allowed_alphabet_with_a_letter_is_always_valid(sender_id: str) -> None:
     """Any 1-11 characters from the allowed set containing a letter are accepted."""
-    if any(char.isalpha() for char in sender_id) and sender_id.strip():
-        assert validate_alphanumeric_sender(sender_id) == sender_id
+    assume(any(char.isalpha() for char in sender_id))
+    assert validate_alphanumeric_sender(sender_id) == sender_id
+
+
+@given(st.text(alphabet="ABCxyz019 -+_&", min_size=MAX_LENGTH + 1, max_size=40))
+def test_anything_past_eleven_characters_is_too_long(sender_id: str) -> None:
+    """Allowed characters past the eleventh are always reason `too_long`."""
+    assume(sender_id.strip())
+    assert _alpha_reason(sender_id) == "too_long"

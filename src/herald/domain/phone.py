@@ -270,9 +270,11 @@ def _validated(text: str, parsed: phonenumbers.PhoneNumber) -> PhoneNumber:
 
 
 def _invalid(text: str, parsed: phonenumbers.PhoneNumber, country_code: int) -> InvalidPhoneNumber:
-    """Why an invalid number is invalid. Only asked once invalid: the length check uses the
-    main region of a shared country code, so it wrongly calls Canada's 7-digit 310 numbers
-    too short."""
+    """The error explaining why `parsed` is invalid.
+
+    Asked only after validation failed: phonenumbers' length check uses the main region of a
+    shared country code, so on its own it would call Canada's valid 7-digit 310 numbers short.
+    """
     where = f"country code +{country_code}"
     match phonenumbers.is_possible_number_with_reason(parsed):
         case phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
