@@ -22,6 +22,7 @@ ENV_PREFIX = "HERALD_EMULATOR_"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8801
 MAX_PORT = 65535
+MAX_CALLBACK_RETRIES = 5  # Twilio's connection override `rc` accepts 0-5
 
 ACCOUNT_SID_PATTERN = re.compile(r"^AC[0-9a-f]{32}$")
 AUTH_TOKEN_PATTERN = re.compile(r"^[0-9a-f]{32}$")
@@ -51,6 +52,24 @@ class EmulatorConfig:
         None, "Seed for SIDs, tokens and secrets, so that a run can be reproduced."
     )
     friendly_name: str = _setting("Herald Emulator", "Friendly name of the main account.")
+    delivery_step_seconds: float = _setting(
+        0.02, "Seconds between a message's status steps (queued, sending, sent, delivered)."
+    )
+    throughput_enabled: bool = _setting(
+        True,  # noqa: FBT003 - the default of a boolean setting
+        "Hold messages to each sender's Twilio throughput (1 segment/s for a US long code).",
+    )
+    max_messages: int = _setting(
+        100_000, "Messages kept in memory; past it the oldest finished ones are forgotten first."
+    )
+    callback_retries: int = _setting(
+        1, "Retries of a failed status callback (0-5), as Twilio's rc."
+    )
+    callback_timeout_seconds: float = _setting(15.0, "Time limit of one status callback attempt.")
+    callback_retry_backoff_seconds: float = _setting(
+        0.0, "Pause before retrying a failed status callback."
+    )
+    webhook_log_size: int = _setting(10_000, "Webhook attempts kept for the control API.")
 
     def __post_init__(self) -> None:
         rng = random.Random(f"credentials:{self.seed}") if self.seed is not None else None  # noqa: S311 - reproducible test data, not secrets
@@ -86,6 +105,21 @@ class EmulatorConfig:
             )
         if not self.host:
             raise EmulatorConfigError("HERALD_EMULATOR_HOST must not be empty.")
+        self._validate_messaging()
+
+    def _validate_messaging(self) -> None:
+        for name in ("delivery_step_seconds", "callback_retry_backoff_seconds"):
+            if getattr(self, name) < 0:
+                raise EmulatorConfigError(f"{_env_name(name)} must be 0 or more seconds.")
+        if self.callback_timeout_seconds <= 0:
+            raise EmulatorConfigError("HERALD_EMULATOR_CALLBACK_TIMEOUT_SECONDS must be positive.")
+        for name in ("max_messages", "webhook_log_size"):
+            if getattr(self, name) < 1:
+                raise EmulatorConfigError(f"{_env_name(name)} must be at least 1.")
+        if not 0 <= self.callback_retries <= MAX_CALLBACK_RETRIES:
+            raise EmulatorConfigError(
+                f"HERALD_EMULATOR_CALLBACK_RETRIES must be between 0 and {MAX_CALLBACK_RETRIES}."
+            )
 
     @property
     def base_url(self) -> str:
@@ -138,7 +172,30 @@ def _parse_int(variable: str, raw: str) -> int:
         raise EmulatorConfigError(f"{variable} must be an integer, got {raw!r}.") from None
 
 
+def _parse_float(variable: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise EmulatorConfigError(f"{variable} must be a number, got {raw!r}.") from None
+
+
+def _parse_bool(variable: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise EmulatorConfigError(f"{variable} must be true or false, got {raw!r}.")
+
+
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "port": _parse_int,
     "seed": _parse_int,
+    "delivery_step_seconds": _parse_float,
+    "throughput_enabled": _parse_bool,
+    "max_messages": _parse_int,
+    "callback_retries": _parse_int,
+    "callback_timeout_seconds": _parse_float,
+    "callback_retry_backoff_seconds": _parse_float,
+    "webhook_log_size": _parse_int,
 }
