@@ -18,7 +18,15 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
 
-from herald.emulator import accounts, control, keys
+from herald.emulator import (
+    accounts,
+    content,
+    control,
+    keys,
+    messaging_services,
+    service_numbers,
+    whatsapp,
+)
 from herald.emulator.clock import Clock, SystemClock
 from herald.emulator.config import EmulatorConfig
 from herald.emulator.errors import (
@@ -36,6 +44,10 @@ ROUTE_MODULES: tuple[Callable[[], Sequence[BaseRoute]], ...] = (
     accounts.routes,
     keys.routes,
     control.routes,
+    messaging_services.routes,
+    service_numbers.routes,
+    content.routes,
+    whatsapp.routes,
 )
 BACKGROUND: tuple[BackgroundTask, ...] = ()
 

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from herald.emulator.errors import TwilioError
+
 CONTENT_VARIABLES_INVALID = 21656
 CONTENT_SID_INVALID = 21655
 INVALID_PARAMETER = 20001
@@ -62,13 +64,11 @@ _BODY_PREFERENCE = (
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 
-class TemplateError(Exception):
-    """A request about a template that Twilio would refuse with `code` (HTTP 400)."""
+class TemplateError(TwilioError):
+    """A request about a template that Twilio refuses with `code` and HTTP 400."""
 
     def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(400, code, message)
 
 
 @dataclasses.dataclass(slots=True)

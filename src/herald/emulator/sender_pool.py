@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import phonenumbers
 
+from herald.emulator.errors import TwilioError
 from herald.emulator.whatsapp import bare_number, channel_address, is_whatsapp
 
 NO_SENDER_AVAILABLE = 21703
@@ -34,13 +35,11 @@ _NANP_REGIONS = frozenset({"US", "CA"})
 _NANP_LENGTH = len("+1NPANXXXXXX")
 
 
-class NoSender(Exception):
-    """No sender in the pool can reach the recipient; `code` is 21703 or 21704."""
+class NoSender(TwilioError):
+    """No sender in the pool can reach the recipient: HTTP 400 with code 21703 or 21704."""
 
     def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(400, code, message)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -123,8 +122,13 @@ def _choose(
 
 @dataclasses.dataclass(slots=True)
 class StickySenders:
-    """Sticky Sender mappings: (Service SID, recipient address) → the number that sent to it."""
+    """Sticky Sender mappings: (Service SID, recipient address) → the number that sent to it.
 
+    The emulator keeps the one instance as the only record of its store (hence `sid`), so that a
+    state reset forgets the mappings along with everything else.
+    """
+
+    sid: str = "sticky-senders"
     mappings: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
 
     def lookup(self, service_sid: str, to: str) -> str | None:

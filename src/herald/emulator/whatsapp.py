@@ -11,20 +11,34 @@ The window belongs to a (business sender, customer) pair: a customer who wrote t
 business's WhatsApp numbers has not opened a window with its other numbers. A business's own
 outbound message never opens or extends the window; only the customer's inbound message does.
 
-`WhatsAppState` is plain in-memory state, kept on the emulator's state object; nothing here does
-I/O or reads the clock: every call is given the instant it concerns.
+`WhatsAppState` is plain in-memory state, kept in the emulator's state; it reads no clock: every
+call is given the instant it concerns. The control API at the end lets a developer or a test
+register WhatsApp senders and open or close windows without simulating an inbound message.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from herald.emulator import errors
+from herald.emulator.control import CONTROL_PREFIX
+from herald.emulator.routing import emulator_of
+from herald.emulator.state import EmulatorState, StoreKey
+from herald.emulator.v1wire import read_json
+from herald.emulator.wire import iso8601, json_response
 
 WHATSAPP_PREFIX = "whatsapp:"
 SANDBOX_SENDER = "whatsapp:+14155238886"
 """Twilio's shared WhatsApp Sandbox number; every account may send from it."""
 
 WINDOW = timedelta(hours=24)
+_RECORD_SID = "whatsapp"
 OUTSIDE_WINDOW_ERROR = 63016
 OUTSIDE_WINDOW_MESSAGE = (
     "Failed to send freeform message because you are outside the allowed window. "
@@ -51,9 +65,12 @@ def channel_address(number: str) -> str:
 class WhatsAppState:
     """Customer-service windows and the WhatsApp senders each account has registered.
 
-    Keys are bare E.164 numbers, so `whatsapp:+1555…` and `+1555…` name the same party.
+    Keys are bare E.164 numbers, so `whatsapp:+1555…` and `+1555…` name the same party. The
+    emulator keeps the one instance as the only record of its store (hence `sid`), so that a
+    state reset forgets it along with everything else.
     """
 
+    sid: str = _RECORD_SID
     last_inbound: dict[tuple[str, str], datetime] = dataclasses.field(default_factory=dict)
     senders: dict[str, set[str]] = dataclasses.field(default_factory=dict)
 
@@ -107,6 +124,16 @@ class WhatsAppState:
         self.senders.clear()
 
 
+WHATSAPP: StoreKey[WhatsAppState] = StoreKey("whatsapp")
+
+
+def whatsapp_state(state: EmulatorState) -> WhatsAppState:
+    """The emulator's WhatsApp windows and senders (the only record of their store)."""
+    store = state.store(WHATSAPP)
+    current = store.get(_RECORD_SID)
+    return current if current is not None else store.add(WhatsAppState())
+
+
 def free_form_allowed(state: WhatsAppState, business: str, customer: str, now: datetime) -> bool:
     """Whether a free-form (Body/Media) WhatsApp message from `business` to `customer` may be
     delivered at `now`."""
@@ -136,3 +163,73 @@ def delivery_error(
     if state.is_open(from_, to, now):
         return None
     return OUTSIDE_WINDOW_ERROR
+
+
+# -- control API ---------------------------------------------------------------------------------
+
+
+def _address(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not bare_number(value).startswith("+"):
+        raise errors.invalid_parameter(
+            f"Invalid {name}: give an E.164 number or whatsapp: address."
+        )
+    return value
+
+
+async def control_register_sender(request: Request) -> Response:
+    """`POST /_emulator/whatsapp/senders`: JSON `{"phone_number": "+1…", "account_sid": "AC…"}`.
+
+    Makes the number a WhatsApp sender of the account (the main account when none is given), so
+    `From=whatsapp:+1…` is accepted and a Messaging Service holding it can reach WhatsApp users.
+    """
+    emulator = emulator_of(request)
+    body = await read_json(request)
+    number = _address(body, "phone_number")
+    account_sid = body.get("account_sid", emulator.config.account_sid)
+    if not isinstance(account_sid, str) or emulator.state.accounts.get(account_sid) is None:
+        raise errors.invalid_parameter("Invalid account_sid: no such account.")
+    whatsapp_state(emulator.state).register_sender(account_sid, number)
+    return json_response(
+        {"account_sid": account_sid, "phone_number": channel_address(number)}, status=201
+    )
+
+
+async def control_open_window(request: Request) -> Response:
+    """`POST /_emulator/whatsapp/windows`: JSON `{"business": "whatsapp:+…", "customer": …}`.
+
+    Opens (or refreshes) the pair's window at the emulator clock's current time, as an inbound
+    message from the customer would; the answer says when it closes.
+    """
+    emulator = emulator_of(request)
+    body = await read_json(request)
+    business, customer = _address(body, "business"), _address(body, "customer")
+    state = whatsapp_state(emulator.state)
+    state.open(business, customer, emulator.clock.now())
+    expiry = state.expires_at(business, customer)
+    assert expiry is not None
+    return json_response(
+        {
+            "business": channel_address(business),
+            "customer": channel_address(customer),
+            "expires_at": iso8601(expiry),
+        }
+    )
+
+
+async def control_close_window(request: Request) -> Response:
+    """`POST /_emulator/whatsapp/windows/close`: JSON `{"business": …, "customer": …}` (204)."""
+    emulator = emulator_of(request)
+    body = await read_json(request)
+    whatsapp_state(emulator.state).close(_address(body, "business"), _address(body, "customer"))
+    return Response(status_code=204)
+
+
+def routes() -> list[Route]:
+    """The WhatsApp control handles."""
+    base = f"{CONTROL_PREFIX}/whatsapp"
+    return [
+        Route(f"{base}/senders", control_register_sender, methods=["POST"]),
+        Route(f"{base}/windows", control_open_window, methods=["POST"]),
+        Route(f"{base}/windows/close", control_close_window, methods=["POST"]),
+    ]
