@@ -20,10 +20,15 @@ from starlette.routing import BaseRoute
 
 from herald.emulator import (
     accounts,
+    available_numbers,
     content,
     control,
     keys,
+    messages,
+    messaging,
     messaging_services,
+    numbers,
+    numbers_api,
     service_numbers,
     whatsapp,
 )
@@ -43,13 +48,16 @@ BackgroundTask = Callable[[Emulator], AbstractAsyncContextManager[None]]
 ROUTE_MODULES: tuple[Callable[[], Sequence[BaseRoute]], ...] = (
     accounts.routes,
     keys.routes,
+    available_numbers.routes,
+    numbers_api.routes,
     control.routes,
     messaging_services.routes,
     service_numbers.routes,
     content.routes,
     whatsapp.routes,
+    messages.routes,
 )
-BACKGROUND: tuple[BackgroundTask, ...] = ()
+BACKGROUND: tuple[BackgroundTask, ...] = (messaging.lifespan,)
 
 
 def create_app(
@@ -64,6 +72,8 @@ def create_app(
         raise ValueError("The state given to create_app() was built for another config.")
     clock = clock or (state.clock if state is not None else SystemClock())
     state = state or EmulatorState(config, clock)
+    if numbers.release_numbers_of_closed_account not in state.account_closed_hooks:
+        state.account_closed_hooks.append(numbers.release_numbers_of_closed_account)
     emulator = Emulator(config=config, state=state, clock=clock)
     tasks = (*BACKGROUND, *background)
 
