@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from rawhttp import Reply, call
+
+from conftest import RunningEmulator
 from herald.emulator.whatsapp import (
     OUTSIDE_WINDOW_ERROR,
     SANDBOX_SENDER,
@@ -11,6 +16,7 @@ from herald.emulator.whatsapp import (
     WhatsAppState,
     delivery_error,
     free_form_allowed,
+    whatsapp_state,
 )
 
 BUSINESS = "whatsapp:+14155238886"
@@ -126,3 +132,67 @@ def test_registered_sender_belongs_to_its_account_only() -> None:
     state.register_sender("AC1", "+12125550100")
     assert state.is_sender("AC1", "whatsapp:+12125550100")
     assert not state.is_sender("AC2", "whatsapp:+12125550100")
+
+
+def control(emulator: RunningEmulator, path: str, body: dict[str, Any]) -> Reply:
+    """POST a JSON body to the emulator's WhatsApp control API."""
+    return call(
+        "POST",
+        emulator.url(f"/_emulator/whatsapp/{path}"),
+        body=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        validate=False,
+    )
+
+
+def test_window_opened_on_the_manual_clock_closes_at_24_hours(emulator: RunningEmulator) -> None:
+    """A window opened through the control API lasts exactly 24 h of emulator time."""
+    reply = control(emulator, "windows", {"business": BUSINESS, "customer": CUSTOMER})
+    assert reply.status == 200
+    assert reply.json["expires_at"] == (emulator.clock.now() + WINDOW).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    state = whatsapp_state(emulator.state)
+    emulator.clock.advance(WINDOW - timedelta(seconds=1))
+    assert free_form_allowed(state, BUSINESS, CUSTOMER, emulator.clock.now())
+    emulator.clock.advance(timedelta(seconds=1))
+    assert not free_form_allowed(state, BUSINESS, CUSTOMER, emulator.clock.now())
+
+
+def test_control_refreshes_the_window(emulator: RunningEmulator) -> None:
+    """Opening again after 20 h moves the end of the window to 24 h from then."""
+    control(emulator, "windows", {"business": BUSINESS, "customer": CUSTOMER})
+    emulator.clock.advance(timedelta(hours=20))
+    control(emulator, "windows", {"business": BUSINESS, "customer": CUSTOMER})
+    emulator.clock.advance(timedelta(hours=10))
+    assert whatsapp_state(emulator.state).is_open(BUSINESS, CUSTOMER, emulator.clock.now())
+
+
+def test_control_closes_the_window(emulator: RunningEmulator) -> None:
+    """The close handle ends the window at once."""
+    control(emulator, "windows", {"business": BUSINESS, "customer": CUSTOMER})
+    reply = control(emulator, "windows/close", {"business": BUSINESS, "customer": CUSTOMER})
+    assert reply.status == 204
+    assert not whatsapp_state(emulator.state).is_open(BUSINESS, CUSTOMER, emulator.clock.now())
+
+
+def test_control_registers_a_whatsapp_sender(emulator: RunningEmulator) -> None:
+    """A registered number becomes a WhatsApp sender of the main account."""
+    reply = control(emulator, "senders", {"phone_number": "+12125550100"})
+    assert reply.status == 201
+    assert reply.json["phone_number"] == "whatsapp:+12125550100"
+    state = whatsapp_state(emulator.state)
+    assert state.is_sender(emulator.config.account_sid, "whatsapp:+12125550100")
+
+
+def test_control_refuses_an_address_that_is_not_a_number(emulator: RunningEmulator) -> None:
+    """A window needs two E.164 numbers or whatsapp: addresses (400/20001)."""
+    reply = control(emulator, "windows", {"business": "sandbox", "customer": CUSTOMER})
+    assert (reply.status, reply.json["code"]) == (400, 20001)
+
+
+def test_reset_forgets_windows(emulator: RunningEmulator) -> None:
+    """The emulator's reset forgets every window."""
+    control(emulator, "windows", {"business": BUSINESS, "customer": CUSTOMER})
+    emulator.state.reset()
+    assert not whatsapp_state(emulator.state).is_open(BUSINESS, CUSTOMER, emulator.clock.now())
