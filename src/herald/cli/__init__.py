@@ -35,3 +35,7 @@ main.add_command(segments)
 from herald.cli.phone import phone  # noqa: E402
 
 main.add_command(phone)
+
+from herald.cli.emulator import emulator  # noqa: E402
+
+main.add_command(emulator)
