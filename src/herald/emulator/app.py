@@ -16,11 +16,13 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from herald.emulator import (
     accounts,
     available_numbers,
+    chaos,
     content,
     control,
     keys,
@@ -56,8 +58,9 @@ ROUTE_MODULES: tuple[Callable[[], Sequence[BaseRoute]], ...] = (
     content.routes,
     whatsapp.routes,
     messages.routes,
+    chaos.routes,
 )
-BACKGROUND: tuple[BackgroundTask, ...] = (messaging.lifespan,)
+BACKGROUND: tuple[BackgroundTask, ...] = (messaging.lifespan, chaos.lifespan)
 
 
 def create_app(
@@ -85,8 +88,9 @@ def create_app(
             yield
 
     routes = [route for module_routes in ROUTE_MODULES for route in module_routes()]
-    app = Starlette(
+    app = chaos.EmulatorApp(
         routes=routes,
+        middleware=[Middleware(chaos.ChaosMiddleware, emulator=emulator)],
         exception_handlers={
             TwilioError: handle_twilio_error,
             HTTPException: handle_http_exception,

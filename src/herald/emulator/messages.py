@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute
 from herald.domain.segments import analyse
 from herald.emulator import errors
 from herald.emulator.auth import Access
+from herald.emulator.chaos import ResponseLost
 from herald.emulator.message_store import Message, MessageQuery
 from herald.emulator.message_validation import (
     SendRequest,
@@ -97,8 +98,9 @@ async def create_message(ctx: RequestContext) -> Response:
         return json_response(render(message), status=201)
     runtime.store.add(message)
     runtime.engine.accept(message)
+    ctx.state.events.publish("message.created", {"message": render(message)})
     if runtime.policy.lose_create_response(message.sid):
-        raise errors.internal_error()
+        raise ResponseLost(message.sid)
     return json_response(render(message), status=201)
 
 

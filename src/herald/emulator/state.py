@@ -20,6 +20,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from herald.emulator.clock import Clock
 from herald.emulator.config import EmulatorConfig
+from herald.emulator.events import EventBus
 from herald.emulator.wire import SidFactory
 
 AccountStatus = Literal["active", "suspended", "closed"]
@@ -141,6 +142,8 @@ class EmulatorState:
         self.config = config
         self.clock = clock
         self.sids = SidFactory(config.seed)
+        # What happened, for whoever listens (the control API's event stream); outlives resets.
+        self.events = EventBus(clock.now)
         self._stores: dict[str, Store[Any]] = {}
         self.test_credentials = TestCredentials(
             config.test_account_sid, config.test_auth_token, config.account_sid
@@ -193,6 +196,7 @@ class EmulatorState:
         )
         for hook in self.reset_hooks:
             hook(self)
+        self.events.publish("state.reset", {})
 
     def subaccounts_of(self, account_sid: str) -> list[Account]:
         """The subaccounts an account owns (not itself), oldest first."""
