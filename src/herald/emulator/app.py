@@ -21,16 +21,21 @@ from starlette.routing import BaseRoute
 
 from herald.emulator import (
     accounts,
+    activity,
     available_numbers,
     chaos,
     content,
     control,
+    inbound,
     keys,
     messages,
     messaging,
     messaging_services,
     numbers,
     numbers_api,
+    optout,
+    phones,
+    seed,
     service_numbers,
     whatsapp,
 )
@@ -59,8 +64,13 @@ ROUTE_MODULES: tuple[Callable[[], Sequence[BaseRoute]], ...] = (
     whatsapp.routes,
     messages.routes,
     chaos.routes,
+    inbound.routes,
+    phones.routes,
+    activity.routes,
+    optout.routes,
+    seed.routes,
 )
-BACKGROUND: tuple[BackgroundTask, ...] = (messaging.lifespan, chaos.lifespan)
+BACKGROUND: tuple[BackgroundTask, ...] = (messaging.lifespan, chaos.lifespan, activity.lifespan)
 
 
 def create_app(

@@ -41,6 +41,7 @@ RETRY_POLICIES: Final = frozenset({"ct", "rt", "4xx", "5xx", "all"})
 # are clamped rather than refused, as the fragment is advisory.
 _MS_RANGES: Final = {"ct": (100, 10_000), "rt": (100, 15_000), "tt": (100, 15_000)}
 _MAX_RETRIES: Final = 5
+RESPONSE_EXCERPT_CHARS: Final = 500
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -72,6 +73,9 @@ class WebhookDelivery:
     error: str | None
     latency_ms: float
     at: datetime
+    method: str = "POST"
+    response_excerpt: str = ""
+    """The start of the receiver's answer (`RESPONSE_EXCERPT_CHARS` at most)."""
 
     @property
     def ok(self) -> bool:
@@ -84,10 +88,14 @@ class WebhookLog:
 
     def __init__(self, capacity: int) -> None:
         self._entries: deque[WebhookDelivery] = deque(maxlen=capacity)
+        # Told of every attempt as it is recorded (the emulator's event bus listens here).
+        self.listeners: list[Callable[[WebhookDelivery], None]] = []
 
     def record(self, delivery: WebhookDelivery) -> None:
-        """Keep one attempt."""
+        """Keep one attempt and tell the listeners."""
         self._entries.append(delivery)
+        for listener in self.listeners:
+            listener(delivery)
 
     def entries(
         self, *, resource_sid: str | None = None, account_sid: str | None = None
@@ -267,12 +275,14 @@ class CallbackSender:
         status_code: int | None = None
         error: str | None = None
         error_kind: str | None = None
+        excerpt = ""
         try:
             async with self._session.post(
                 url, data=params, headers=headers, timeout=limits, allow_redirects=False
             ) as response:
-                await response.read()
+                answer = await response.read()
                 status_code = response.status
+                excerpt = answer[:RESPONSE_EXCERPT_CHARS].decode("utf-8", "replace")
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             error, error_kind = _describe(exc), _transport_kind(exc)
         latency_ms = (time.perf_counter() - started) * 1000
@@ -289,6 +299,7 @@ class CallbackSender:
             error=error,
             latency_ms=latency_ms,
             at=at,
+            response_excerpt=excerpt,
         )
         return delivery, error_kind
 

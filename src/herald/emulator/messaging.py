@@ -78,6 +78,10 @@ class OptOuts:
             if scope
         )
 
+    def entries(self) -> list[tuple[str, str, str]]:
+        """Every opt-out as (account, scope, recipient), sorted."""
+        return sorted(self._blocked)
+
     def clear(self) -> None:
         """Forget every opt-out."""
         self._blocked.clear()
