@@ -11,10 +11,10 @@ JSON body, every field optional:
       "whatsapp": true                       # make the numbers WhatsApp senders
     }
 
-It buys the numbers (local numbers from the emulator's inventory, as a purchase through the API
-would), sets their incoming-message webhook, optionally puts them all in a new Messaging Service
-and registers them as WhatsApp senders, and answers what it made (201). Everything is checked
-before anything is bought.
+It buys the numbers (SMS-capable numbers from the emulator's inventory, local ones first, as a
+purchase through the API would), sets their incoming-message webhook, optionally puts them all in
+a new Messaging Service and registers them as WhatsApp senders, and answers what it made (201).
+Everything is checked before anything is bought.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from herald.emulator import errors
 from herald.emulator.control import CONTROL_PREFIX
-from herald.emulator.inventory import AvailableNumber, NumberKind, Search
+from herald.emulator.inventory import AvailableNumber, Search
 from herald.emulator.inventory_blocks import INVENTORY
 from herald.emulator.messaging_services import POOL, SERVICES, MessagingService, PoolEntry
 from herald.emulator.numbers import IncomingNumber, PhoneNumbers, configure
@@ -58,12 +58,19 @@ def _choose(emulator: Emulator, body: dict[str, Any]) -> list[AvailableNumber]:
         if not 1 <= wanted <= MAX_NUMBERS:
             raise errors.invalid_parameter(f"numbers must be 1 to {MAX_NUMBERS}, got {wanted}.")
         country = body.get("country", "US")
-        if not isinstance(country, str) or INVENTORY.country(country.upper()) is None:
+        place = INVENTORY.country(country.upper()) if isinstance(country, str) else None
+        if place is None:
             known = ", ".join(each.iso for each in INVENTORY.countries)
             raise errors.invalid_parameter(f"Invalid country {country!r}: give one of {known}.")
-        found = INVENTORY.search(
-            country.upper(), NumberKind.LOCAL, Search(sms=True), taken=taken, limit=wanted
-        )
+        # Local numbers first, as a purchase would pick; where they cannot text (NL, BE, DE
+        # local numbers are voice-only) mobile numbers follow.
+        found: list[AvailableNumber] = []
+        for kind in place.kinds:
+            found += INVENTORY.search(
+                place.iso, kind, Search(sms=True), taken=taken, limit=wanted - len(found)
+            )
+            if len(found) == wanted:
+                break
         if len(found) < wanted:
             raise errors.invalid_parameter(f"Only {len(found)} SMS numbers left in {country}.")
         return found
