@@ -1,12 +1,16 @@
 """The control API under `/_emulator/`: not Twilio's, the emulator's own handles.
 
 It needs no credentials (the emulator is a local development tool bound to 127.0.0.1 by default)
-and answers plain JSON. For now:
+and answers plain JSON. Here:
 
 - `GET /_emulator/health` — `{"status": "ok"}`;
 - `GET /_emulator/accounts` — every account with its auth token, and the test credentials, so a
   developer can find what to give the twilio client;
 - `POST /_emulator/reset` — forget everything and seed the main account again.
+
+Other modules add their own handles under the same prefix, each beside what it controls:
+`seed` (`/seed`), `inbound` (`/inbound`), `phones` (`/phones`), `optout` (`/opt-outs`),
+`activity` (`/webhooks`, `/events`), `chaos` (`/chaos`) and `whatsapp` (`/whatsapp/…`).
 """
 
 from __future__ import annotations
