@@ -171,7 +171,6 @@ def test_chaos_for_an_unknown_account_is_404(emulator: RunningEmulator) -> None:
 
 def test_v1_requests_meet_the_chaos_of_the_credentials_account(emulator: RunningEmulator) -> None:
     """A Messaging Services request (no account in its path) is failed by its caller's chaos."""
-    put_chaos(emulator, {"unavailable": 0}, "")
     put_chaos(emulator, {"too_many_requests": 1}, f"/{emulator.config.account_sid}")
     reply = call(
         "GET",

@@ -19,6 +19,7 @@ from twilio.rest import Client
 
 from conftest import RunningEmulator
 from herald.emulator.messaging import messaging
+from herald.emulator.whatsapp import whatsapp_state
 
 PHONE = "+14155552671"
 
@@ -224,13 +225,8 @@ def test_whatsapp_inbound_opens_the_window_and_names_the_profile(
     )
     params = app.requests[0].params
     assert (params["ProfileName"], params["WaId"]) == ("Ada", PHONE.removeprefix("+"))
-    windows = control(
-        emulator,
-        "POST",
-        "/_emulator/whatsapp/windows",
-        {"business": f"whatsapp:{number}", "customer": f"whatsapp:{PHONE}"},
-    )
-    assert windows.status == 200
+    window = whatsapp_state(emulator.state)
+    assert window.is_open(number, PHONE, emulator.clock.now())
 
 
 def test_unknown_to_is_a_clear_404(emulator: RunningEmulator) -> None:
