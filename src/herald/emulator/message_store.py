@@ -60,6 +60,8 @@ class Message:
     validity_period: int | None = None
     send_at: datetime | None = None
     content_sid: str | None = None
+    template_approved: bool | None = None
+    """For a Content template, whether WhatsApp approved it; None for a free-form message."""
     encoding: str = "GSM-7"
     seq: int = 0
 

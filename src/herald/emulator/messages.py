@@ -25,6 +25,7 @@ from herald.domain.segments import analyse
 from herald.emulator import errors
 from herald.emulator.auth import Access
 from herald.emulator.chaos import ResponseLost
+from herald.emulator.content import content_for_message
 from herald.emulator.message_store import Message, MessageQuery
 from herald.emulator.message_validation import (
     SendRequest,
@@ -119,22 +120,24 @@ def _build(ctx: RequestContext, request: SendRequest, runtime: Messaging) -> Mes
         account_sid, sender=from_, service_sid=request.service_sid, recipient=to
     ):
         raise refuse(21610)
+    content = None
+    if not ctx.is_test:
+        content = content_for_message(
+            ctx.state, account_sid, request.content_sid, request.content_variables
+        )
     pending_from = None
     if service is not None and from_ is None:
         pending_from = sender_for(ctx.state, service, to)
     smart = request.smart_encoded or (service is not None and service.smart_encoding)
-    body = request.body or ""
-    segments = 1
-    if body:
-        info = analyse(body, smart_encoding=smart and not is_whatsapp(to))
-        body, segments = info.body, (1 if is_whatsapp(to) else info.segments)
+    body = content.body if content is not None else request.body or ""
+    media_urls = content.media_urls if content is not None else request.media_urls
+    body, segments = _as_sent(body, to, smart_encoding=smart)
     now = ctx.now()
+    status = "queued"
     if request.send_at is not None:
         status = "scheduled"
     elif service is not None:
         status = "accepted"
-    else:
-        status = "queued"
     validity = request.validity_period
     if validity is None and service is not None and service.validity_period != _DEFAULT_VALIDITY:
         validity = service.validity_period
@@ -148,8 +151,8 @@ def _build(ctx: RequestContext, request: SendRequest, runtime: Messaging) -> Mes
         date_created=now,
         date_updated=now,
         num_segments=segments,
-        num_media=len(request.media_urls),
-        media_urls=request.media_urls,
+        num_media=len(media_urls),
+        media_urls=media_urls,
         messaging_service_sid=service.sid if service is not None else None,
         pending_from=pending_from,
         status_callback=request.status_callback
@@ -157,10 +160,21 @@ def _build(ctx: RequestContext, request: SendRequest, runtime: Messaging) -> Mes
         validity_period=validity,
         send_at=request.send_at,
         content_sid=request.content_sid,
+        template_approved=content.whatsapp_approved if content is not None else None,
     )
 
 
 _DEFAULT_VALIDITY: Final = 36_000
+
+
+def _as_sent(body: str, to: str, *, smart_encoding: bool) -> tuple[str, int]:
+    """The body as it goes out and its segment count (WhatsApp has no segments: always 1)."""
+    if not body:
+        return body, 1
+    if is_whatsapp(to):
+        return body, 1
+    info = analyse(body, smart_encoding=smart_encoding)
+    return info.body, info.segments
 
 
 def _check_sender(ctx: RequestContext, from_: str, to: str) -> str:

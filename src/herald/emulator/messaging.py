@@ -146,15 +146,15 @@ def _build(state: EmulatorState) -> Messaging:
 
 
 def _whatsapp_window(state: EmulatorState) -> SendCheck:
-    # A Content template counts as approved here: template approval belongs to the Content API,
-    # which refuses unapproved templates at create time.
+    # Outside the window only an approved template goes out; a free-form message (or a template
+    # WhatsApp rejected) is accepted at create and fails here with 63016, as on Twilio.
     def check(message: Message, at: datetime) -> tuple[int, str] | None:
         code = delivery_error(
             whatsapp_state(state),
             from_=message.from_ or "",
             to=message.to,
             now=at,
-            template_approved=True if message.content_sid else None,
+            template_approved=message.template_approved,
         )
         return None if code is None else (code, OUTSIDE_WINDOW_MESSAGE)
 
