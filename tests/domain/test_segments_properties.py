@@ -14,17 +14,26 @@ from herald.domain.segments import (
     GSM7_SINGLE_SEPTETS,
     UCS2_MULTI_UNITS,
     UCS2_SINGLE_UNITS,
+    SegmentInfo,
     analyse,
 )
 
 GSM7_CHARS = sorted(GSM7_BASIC | GSM7_EXTENSION)
-gsm_text = st.text(alphabet=st.sampled_from(GSM7_CHARS))
+gsm_text = st.lists(
+    st.builds(str.__mul__, st.sampled_from(GSM7_CHARS), st.integers(1, 80)), max_size=8
+).map("".join)
 # Any text, weighted towards what moves segment boundaries: extension characters, emoji,
 # combining marks, ZWJ sequences, flags, CR LF, Smart Encoding look-alikes, lone surrogates.
 awkward = st.sampled_from(
     ["€", "[", "😀", "\u0301", "\u200d", "👩\u200d👩\u200d👦", "🇩🇪", "\r\n", "“", "\t", "\udbff"]
 )
-any_text = st.lists(st.one_of(st.characters(), st.sampled_from(GSM7_CHARS), awkward)).map("".join)
+# Runs of one piece make bodies long enough to span several segments.
+runs = st.builds(
+    str.__mul__,
+    st.one_of(st.characters(), st.sampled_from(GSM7_CHARS), awkward),
+    st.integers(1, 80),
+)
+any_text = st.lists(runs, max_size=12).map("".join)
 # Smart Encoding entries that replace one character by at most one and are not combining marks
 # (a removed mark could merge two graphemes), mixed with GSM-7 and with characters it keeps.
 # Multi-character replacements are left out: a tab becomes seven spaces, which can cost
@@ -34,7 +43,14 @@ SHORT_SMART = sorted(
     for char, replacement in SMART_ENCODING_MAP.items()
     if len(replacement) <= 1 and unicodedata.category(char) not in {"Mn", "Me"}
 )
-smartable_text = st.text(alphabet=st.sampled_from([*GSM7_CHARS, *SHORT_SMART, "Ж", "好", "😀"]))
+smartable_text = st.lists(
+    st.builds(
+        str.__mul__,
+        st.sampled_from([*GSM7_CHARS, *SHORT_SMART, "Ж", "好", "😀"]),
+        st.integers(1, 80),
+    ),
+    max_size=8,
+).map("".join)
 
 
 def _capacity(encoding: str, segments: int) -> int:
@@ -78,3 +94,34 @@ def test_gsm7_exactly_when_every_grapheme_is_in_the_tables(body: str) -> None:
 def test_smart_encoding_never_adds_segments(body: str) -> None:
     """Smart Encoding with one-for-one replacements never raises the segment count."""
     assert analyse(body, smart_encoding=True).segments <= analyse(body).segments
+
+
+def _units(text: str, encoding: str) -> int:
+    if encoding == "GSM-7":
+        return len(text) + sum(1 for char in text if char in GSM7_EXTENSION)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _greedy_parts(info: SegmentInfo) -> list[tuple[str, int]]:
+    """The split done the slow, obvious way: fill each segment grapheme by grapheme."""
+    clusters: list[str] = regex.findall(r"\X", info.body)
+    clusters = [c for cluster in clusters for c in (cluster if cluster == "\r\n" else [cluster])]
+    capacity = _capacity(info.encoding, info.segments)
+    parts: list[tuple[str, int]] = []
+    text, used = "", 0
+    for cluster in clusters:
+        too_long = _units(cluster, info.encoding) > capacity
+        for atom in list(cluster) if too_long else [cluster]:
+            size = _units(atom, info.encoding)
+            if used + size > capacity:
+                parts.append((text, used))
+                text, used = "", 0
+            text, used = text + atom, used + size
+    return [*parts, (text, used)] if text else parts
+
+
+@given(body=any_text, smart=st.booleans())
+def test_split_is_greedy_grapheme_packing(body: str, *, smart: bool) -> None:
+    """Each segment takes as many whole graphemes as fit, the next one starting where it ends."""
+    info = analyse(body, smart_encoding=smart)
+    assert [(part.text, part.units) for part in info.parts] == _greedy_parts(info)

@@ -6,6 +6,7 @@ its `_source` note says where each part was taken from), loaded once at import.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -120,6 +121,9 @@ def smart_encode(text: str) -> str:
     return text.translate(_SMART_TABLE)
 
 
+# The same few culprits (curly quotes, a handful of emoji) recur across bodies; the lookup
+# normalises Unicode twice, so remembering answers is worth a small bounded cache.
+@functools.lru_cache(maxsize=4096)
 def gsm7_lookalike(grapheme: str) -> str | None:
     """The GSM-7 text that best stands in for a grapheme outside GSM-7, or None if none does.
 

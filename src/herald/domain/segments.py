@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any, Final, Literal
 
 import regex  # type: ignore[import-untyped]
@@ -61,7 +63,7 @@ UDH_BITS: Final = 48
 _GSM7_CHARS: Final = GSM7_BASIC | GSM7_EXTENSION
 _GRAPHEME: Final = regex.compile(r"\X")
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
-_ASTRAL_MIN: Final = "\U00010000"
+_ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -210,11 +212,12 @@ def _gsm7(text: str, *, smart_encoding: bool, smart_changed: bool) -> SegmentInf
     escapes = extension_positions(text)
     length = len(text)
     septets = length + len(escapes)
+    parts: tuple[Part, ...]
     if septets <= GSM7_SINGLE_SEPTETS:
-        parts: tuple[Part, ...] = (Part(text, septets, length),) if length else ()
+        parts = (Part(text, septets, length),) if length else ()
     else:
-        parts = _split_gsm7(text, escapes)
-    # Every GSM-7 character is a grapheme of its own (CR LF being counted as two).
+        # Every GSM-7 character is a grapheme of its own (CR LF being counted as two).
+        parts = _split(text, range(1, length + 1), escapes, GSM7_MULTI_SEPTETS)
     return SegmentInfo(
         body=text,
         encoding="GSM-7",
@@ -229,40 +232,18 @@ def _gsm7(text: str, *, smart_encoding: bool, smart_changed: bool) -> SegmentInf
     )
 
 
-def _split_gsm7(text: str, escapes: list[int]) -> tuple[Part, ...]:
-    """Concatenated segments of at most 153 septets, never cutting an escape pair."""
-    escape_set = set(escapes)
-    parts = []
-    start, length = 0, len(text)
-    while start < length:
-        end = min(length, start + GSM7_MULTI_SEPTETS)
-        first = bisect_left(escapes, start)
-        extra = bisect_left(escapes, end, lo=first) - first
-        while end - start + extra > GSM7_MULTI_SEPTETS:
-            end -= 1
-            if end in escape_set:
-                extra -= 1
-        parts.append(Part(text[start:end], end - start + extra, end - start))
-        start = end
-    return tuple(parts)
-
-
 def _ucs2(text: str, *, smart_encoding: bool, smart_changed: bool) -> SegmentInfo:
     graphemes = _graphemes(text)
-    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    astral = [match.start() for match in _ASTRAL.finditer(text)]
+    units = len(text) + len(astral)
     parts: tuple[Part, ...]
     if units <= UCS2_SINGLE_UNITS:
         parts = (Part(text, units, len(graphemes)),)
-    elif units == len(graphemes):
-        # One code unit per grapheme: segments are plain slices.
-        step = UCS2_MULTI_UNITS
-        parts = tuple(
-            Part(text[start : start + step], min(step, units - start), min(step, units - start))
-            for start in range(0, units, step)
-        )
     else:
-        parts = _split_ucs2(graphemes)
-    non_gsm = tuple(g for g in graphemes if len(g) > 1 or g not in _GSM7_CHARS)
+        ends = list(accumulate(map(len, graphemes)))
+        parts = _split(text, ends, astral, UCS2_MULTI_UNITS)
+    # Multi-character graphemes are never in the set, so they count as culprits.
+    non_gsm = tuple([grapheme for grapheme in graphemes if grapheme not in _GSM7_CHARS])
     suggestions = _suggestions(non_gsm)
     alternative = None
     replace = {s.grapheme: s.replacement for s in suggestions if s.replacement is not None}
@@ -302,35 +283,40 @@ def _split_crlf(cluster: str) -> tuple[str, ...]:
     return ("\r", "\n") if cluster == "\r\n" else (cluster,)
 
 
-def _code_units(grapheme: str) -> int:
-    return len(grapheme) + sum(1 for char in grapheme if char >= _ASTRAL_MIN)
+def _split(text: str, ends: Sequence[int], doubles: list[int], capacity: int) -> tuple[Part, ...]:
+    """Cut `text` into segments of at most `capacity` units, each ending where a grapheme does.
 
+    `ends` holds the offsets at which graphemes end, ascending; `doubles` the offsets of the
+    characters that cost two units (an escape pair in GSM-7, a surrogate pair in UCS-2), so
+    neither pair is ever cut. Only a grapheme longer than a whole segment (a long run of
+    combining marks) is cut, between code points.
+    """
 
-def _split_ucs2(graphemes: list[str]) -> tuple[Part, ...]:
-    """Concatenated segments of at most 67 code units, never cutting a grapheme that fits."""
+    def units_before(offset: int) -> int:
+        return offset + bisect_left(doubles, offset)
+
+    def too_long(index: int) -> bool:
+        grapheme_start = ends[index - 1] if index else 0
+        return units_before(ends[index]) - units_before(grapheme_start) > capacity
+
     parts = []
-    pieces: list[str] = []
-    used = counted = 0
-    for grapheme in graphemes:
-        size = _code_units(grapheme)
-        # A grapheme longer than a whole segment (a long run of combining marks) cannot stay
-        # whole; it is split between code points, which keeps surrogate pairs together.
-        atoms = [(grapheme, size)] if size <= UCS2_MULTI_UNITS else _code_points(grapheme)
-        new_grapheme = True
-        for atom, atom_size in atoms:
-            if used + atom_size > UCS2_MULTI_UNITS:
-                parts.append(Part("".join(pieces), used, counted))
-                pieces, used, counted, new_grapheme = [], 0, 0, True
-            pieces.append(atom)
-            used += atom_size
-            counted += new_grapheme
-            new_grapheme = False
-    parts.append(Part("".join(pieces), used, counted))
+    start = first = 0
+    while start < len(text):
+        units_at_start = units_before(start)
+        limit = units_at_start + capacity
+        # Each grapheme takes at least one unit: at most `capacity` of them can fit.
+        hi = min(len(ends), first + capacity)
+        last = bisect_right(ends, limit, lo=first, hi=hi, key=units_before)
+        end = ends[last - 1] if last > first else start
+        graphemes, first = last - first, last
+        if first < len(ends) and too_long(first):
+            # Fill the segment with as much of the over-long grapheme as fits.
+            cut = bisect_right(range(end + 1, ends[first]), limit, key=units_before)
+            end += cut
+            graphemes += cut > 0
+        parts.append(Part(text[start:end], units_before(end) - units_at_start, graphemes))
+        start = end
     return tuple(parts)
-
-
-def _code_points(grapheme: str) -> list[tuple[str, int]]:
-    return [(char, 2 if char >= _ASTRAL_MIN else 1) for char in grapheme]
 
 
 def _suggestions(non_gsm: tuple[str, ...]) -> tuple[Suggestion, ...]:
