@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Sequence
 from itertools import accumulate
 from typing import Any, Final, Literal
@@ -320,11 +321,8 @@ def _split(text: str, ends: Sequence[int], doubles: list[int], capacity: int) ->
 
 
 def _suggestions(non_gsm: tuple[str, ...]) -> tuple[Suggestion, ...]:
-    counts: dict[str, int] = {}
-    for grapheme in non_gsm:
-        counts[grapheme] = counts.get(grapheme, 0) + 1
     suggestions = []
-    for grapheme, count in counts.items():
+    for grapheme, count in Counter(non_gsm).items():
         replacement = gsm7_lookalike(grapheme)
         smart = replacement is not None and smart_encode(grapheme) == replacement
         suggestions.append(Suggestion(grapheme, replacement, count, smart))
