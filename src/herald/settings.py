@@ -1,8 +1,12 @@
 """Herald's configuration: one immutable `Settings`, loaded once at the entry point.
 
 Nothing in Herald reads the environment at import time. `Settings.from_env(os.environ)` is called
-by the CLI (and by `create_app()` callers), then the object is passed down. Every field has a
-`HERALD_*` twin; `docs/settings.md` lists them all.
+by the CLI (and by whoever embeds `create_app()`), then the object is passed down. Every field
+has a `HERALD_*` twin; `docs/settings.md` lists them all, and `herald config` prints the
+effective values with secrets masked.
+
+To add a setting: add a field with `_setting(default, description)`; values from the
+environment are converted by the field's type (str, int, float, bool, Path, tuple of str).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from herald.errors import ConfigurationError
 
 ENV_PREFIX = "HERALD_"
 _MIN_LEN_TO_SHOW_PREFIX = 16
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 def _setting(default: Any, description: str, *, secret: bool = False) -> Any:
@@ -40,8 +46,48 @@ class Settings:
     )
     public_url: str = _setting(
         "",
-        "Public base URL of the gateway, as Twilio sees it; webhook signatures are checked on it.",
+        "Public base URL of the gateway as Twilio sees it; webhook signatures are checked on it "
+        "(default: http://HOST:PORT).",
     )
+    host: str = _setting("127.0.0.1", "Interface the gateway listens on.")
+    port: int = _setting(8800, "TCP port of the gateway (API, webhooks, admin).")
+    emulator_port: int = _setting(8801, "TCP port of the in-process emulator in sandbox mode.")
+    secret_key: str = _setting(
+        "",
+        "Key that encrypts provider secrets at rest (Fernet, urlsafe base64 of 32 bytes); "
+        "generated into HERALD_HOME in sandbox mode.",
+        secret=True,
+    )
+    twilio_account_sid: str = _setting(
+        "", "Twilio account SID for the default tenant; unset means sandbox mode (the emulator)."
+    )
+    twilio_auth_token: str = _setting("", "Twilio auth token for the default tenant.", secret=True)
+    twilio_base_url: str = _setting(
+        "https://api.twilio.com", "Base URL of Twilio's REST API (the emulator's in sandbox)."
+    )
+    trusted_proxies: tuple[str, ...] = _setting(
+        (), "Comma-separated proxy addresses whose X-Forwarded-* headers are trusted."
+    )
+    worker_lease_seconds: float = _setting(
+        30.0, "How long a worker holds a claimed message before another may take it over."
+    )
+    worker_batch_size: int = _setting(20, "Messages a worker claims at once.")
+    worker_poll_seconds: float = _setting(0.2, "Pause between claims when the outbox is empty.")
+    send_max_attempts: int = _setting(
+        10, "Attempts at handing a message to the provider before it is marked failed."
+    )
+    sender_rates: str = _setting(
+        "",
+        "Per-sender rate limits overriding the defaults, as SENDER=MESSAGES_PER_SECOND pairs "
+        "separated by commas (e.g. +14155550100=10,MG...=30).",
+    )
+    event_retry_hours: float = _setting(
+        25.0, "How long Herald keeps retrying the delivery of an event to an application."
+    )
+    idempotency_hours: float = _setting(
+        48.0, "How long an Idempotency-Key is remembered (at least 24 hours)."
+    )
+    log_level: str = _setting("info", "Log level: debug, info, warning or error.")
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -56,15 +102,35 @@ class Settings:
             raise ConfigurationError(
                 "HERALD_REDIS_URL must start with redis://, rediss:// or unix://."
             )
+        if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
+            raise ConfigurationError(
+                "Set both HERALD_TWILIO_ACCOUNT_SID and HERALD_TWILIO_AUTH_TOKEN, or neither "
+                "(sandbox mode)."
+            )
+        if self.idempotency_hours < 24:  # noqa: PLR2004 - the promise made in the API docs
+            raise ConfigurationError("HERALD_IDEMPOTENCY_HOURS must be at least 24.")
+        if self.log_level not in {"debug", "info", "warning", "error"}:
+            raise ConfigurationError("HERALD_LOG_LEVEL must be one of debug, info, warning, error.")
+
+    @property
+    def sandbox(self) -> bool:
+        """Whether Herald runs against its own emulator (no Twilio credentials configured)."""
+        return not self.twilio_account_sid
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
         """Build settings from `HERALD_*` variables; `overrides` (e.g. CLI flags) win."""
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
-            raw = environ.get(ENV_PREFIX + field.name.upper())
-            if raw is not None and raw != "":
-                values[field.name] = Path(raw) if field.name == "home" else raw
+            variable = ENV_PREFIX + field.name.upper()
+            raw = environ.get(variable)
+            if raw is not None and raw.strip() != "":
+                values[field.name] = _convert(variable, raw.strip(), field.default)
         values.update({k: v for k, v in overrides.items() if v is not None})
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
@@ -75,11 +141,30 @@ class Settings:
         """(variable, value with secrets masked, description) for every setting."""
         rows = []
         for field in dataclasses.fields(self):
-            value = str(getattr(self, field.name))
+            value = getattr(self, field.name)
+            shown = ",".join(value) if isinstance(value, tuple) else str(value)
             if field.metadata["secret"]:
-                value = mask_secret(value)
-            rows.append((ENV_PREFIX + field.name.upper(), value, field.metadata["description"]))
+                shown = mask_secret(shown)
+            rows.append((ENV_PREFIX + field.name.upper(), shown, field.metadata["description"]))
         return rows
+
+
+def _convert(variable: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        if raw.lower() not in _TRUE | _FALSE:
+            raise ConfigurationError(f"{variable} must be true or false, not {raw!r}.")
+        return raw.lower() in _TRUE
+    if isinstance(default, Path):
+        return Path(raw)
+    if isinstance(default, tuple):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    if isinstance(default, (int, float)):
+        try:
+            return type(default)(raw)
+        except ValueError:
+            kind = "a whole number" if isinstance(default, int) else "a number"
+            raise ConfigurationError(f"{variable} must be {kind}, not {raw!r}.") from None
+    return raw
 
 
 def mask_secret(value: str) -> str:
