@@ -90,3 +90,10 @@ def test_describe_masks_secrets() -> None:
 def test_mask_secret(secret: str, shown: str) -> None:
     """Short secrets are fully hidden, long ones keep a recognisable prefix."""
     assert mask_secret(secret) == shown
+
+
+def test_every_setting_is_documented() -> None:
+    """docs/settings.md has a row for every HERALD_* variable."""
+    docs = (Path(__file__).parents[1] / "docs" / "settings.md").read_text(encoding="utf-8")
+    for variable, _, _ in Settings.from_env({}).describe():
+        assert f"| `{variable}` |" in docs, f"{variable} is missing from docs/settings.md"
