@@ -170,10 +170,16 @@ def test_gsm_body_has_no_culprits_and_no_alternative() -> None:
     assert (info.non_gsm, info.suggestions, info.gsm_alternative) == ((), (), None)
 
 
-def test_empty_body_has_no_segments() -> None:
-    """An empty body has no parts and no segments."""
+def test_empty_body_is_one_empty_segment() -> None:
+    """An empty body is still one message: one segment with no text."""
     info = analyse("")
-    assert (info.segments, info.parts) == (0, ())
+    assert (info.segments, info.parts) == (1, (Part("", 0, 0),))
+
+
+def test_body_that_smart_encoding_empties_is_one_empty_segment() -> None:
+    """A body of zero-width spaces is deleted by Smart Encoding and leaves one empty segment."""
+    info = analyse("\u200b\u200b", smart_encoding=True)
+    assert (info.body, info.encoding, info.segments, info.units) == ("", "GSM-7", 1, 0)
 
 
 def test_bits_include_headers_only_when_concatenated() -> None:

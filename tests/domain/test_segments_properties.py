@@ -70,7 +70,8 @@ def test_no_part_exceeds_its_segment(body: str, *, smart: bool) -> None:
     """Every part fits in the capacity of its encoding and message length."""
     info = analyse(body, smart_encoding=smart)
     capacity = _capacity(info.encoding, info.segments)
-    assert all(0 < part.units <= capacity for part in info.parts)
+    assert all(part.units <= capacity for part in info.parts)
+    assert all(part.text for part in info.parts) or info.body == ""
 
 
 @given(body=any_text, smart=st.booleans())
@@ -117,7 +118,7 @@ def _greedy_parts(info: SegmentInfo) -> list[tuple[str, int]]:
                 parts.append((text, used))
                 text, used = "", 0
             text, used = text + atom, used + size
-    return [*parts, (text, used)] if text else parts
+    return [*parts, (text, used)] if text or not parts else parts
 
 
 @given(body=any_text, smart=st.booleans())

@@ -168,7 +168,8 @@ def analyse(body: str, *, smart_encoding: bool = False) -> SegmentInfo:
     """Encoding, segments and cheaper alternatives for sending `body` as one SMS.
 
     With `smart_encoding`, the body is first rewritten as Twilio's Smart Encoding would. An
-    empty body has no segments (Twilio refuses to send one).
+    empty body is one empty segment, as an SMS without text is still one message (Twilio's API
+    refuses an empty `Body` before that matters, with error 21602).
     """
     if is_gsm7_basic(body):
         # The common case, with no per-character Python loop; Smart Encoding never changes a
@@ -189,7 +190,7 @@ def _gsm7_basic(text: str, *, smart_encoding: bool) -> SegmentInfo:
     length = len(text)
     parts: tuple[Part, ...]
     if length <= GSM7_SINGLE_SEPTETS:
-        parts = (Part(text, length, length),) if length else ()
+        parts = (Part(text, length, length),)
     else:
         step = GSM7_MULTI_SEPTETS
         parts = tuple(
@@ -215,7 +216,7 @@ def _gsm7(text: str, *, smart_encoding: bool, smart_changed: bool) -> SegmentInf
     septets = length + len(escapes)
     parts: tuple[Part, ...]
     if septets <= GSM7_SINGLE_SEPTETS:
-        parts = (Part(text, septets, length),) if length else ()
+        parts = (Part(text, septets, length),)
     else:
         # Every GSM-7 character is a grapheme of its own (CR LF being counted as two).
         parts = _split(text, range(1, length + 1), escapes, GSM7_MULTI_SEPTETS)
