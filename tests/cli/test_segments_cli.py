@@ -45,6 +45,12 @@ def test_lists_culprits_with_replacements() -> None:
     ]
 
 
+def test_shows_a_space_replacement_in_words() -> None:
+    """A replacement that is a space is written out, since a blank cell would hide it."""
+    rows = [row for row in _rows(_run("5\xa0pm").stdout) if len(row) == 5]
+    assert rows == [["\\u00a0", "U+00A0", "1", "(1 space)", "no"]]
+
+
 def test_reports_segments_saved_by_replacing() -> None:
     """When replacements make the text GSM-7 with fewer segments, the saving is stated."""
     result = _run("ô" + "a" * 100)
@@ -75,6 +81,12 @@ def test_shows_invisible_characters_as_escapes() -> None:
     """Line breaks and zero-width characters are shown as escapes, not printed raw."""
     result = _run("ï\n\u200b")
     assert "ï\\n\\u200b" in result.stdout
+
+
+def test_shows_emoji_sequences_and_combining_marks_unescaped() -> None:
+    """A ZWJ inside an emoji sequence and a virama inside a syllable are printed as they are."""
+    result = _run("क्या 👩\u200d👩\u200d👦")
+    assert "क्या 👩\u200d👩\u200d👦" in result.stdout
 
 
 def test_json_prints_the_analysis() -> None:

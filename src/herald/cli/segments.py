@@ -8,6 +8,7 @@ import sys
 import unicodedata
 
 import click
+import regex  # type: ignore[import-untyped]
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -15,10 +16,13 @@ from rich.text import Text
 from herald.domain.segments import SegmentInfo, analyse
 from herald.errors import InvalidInput
 
-# Characters that would be invisible or would break the layout are shown as escapes; a lone
-# surrogate (possible in argv that was not valid UTF-8) cannot even be written to a terminal.
-_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Zs", "Mn", "Me"})
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", " ": " "}
+# Graphemes made only of invisible characters (line breaks, zero-width and no-break spaces,
+# controls) are shown as escapes so the reader sees them; a lone surrogate (possible in argv
+# that was not valid UTF-8) could not even be written to a terminal. Invisible characters
+# inside a visible grapheme (the ZWJ of an emoji sequence) are left alone.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Zs"})
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_GRAPHEME = regex.compile(r"\X")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -53,14 +57,17 @@ def segments(text: str, *, smart: bool, as_json: bool) -> None:
 
 def _visible(text: str) -> Text:
     shown = Text()
-    for char in text:
-        if char in _ESCAPES:
-            shown.append(_ESCAPES[char], style="dim" if char != " " else "")
-        elif unicodedata.category(char) in _INVISIBLE_CATEGORIES:
-            shown.append(f"\\u{ord(char):04x}", style="dim")
+    for cluster in _GRAPHEME.findall(text):
+        if cluster != " " and all(_invisible(char) for char in cluster):
+            for char in cluster:
+                shown.append(_ESCAPES.get(char, f"\\u{ord(char):04x}"), style="dim")
         else:
-            shown.append(char)
+            shown.append(cluster)
     return shown
+
+
+def _invisible(char: str) -> bool:
+    return unicodedata.category(char) in _INVISIBLE_CATEGORIES
 
 
 def _plural(count: int, noun: str) -> str:
@@ -106,6 +113,8 @@ def _report_culprits(console: Console, info: SegmentInfo) -> None:
         replacement: Text | str
         if suggestion.replacement is None:
             replacement = Text("no GSM-7 look-alike", style="red")
+        elif suggestion.replacement.strip(" ") == "" and suggestion.replacement:
+            replacement = Text(f"({_plural(len(suggestion.replacement), 'space')})", style="dim")
         elif suggestion.replacement:
             replacement = _visible(suggestion.replacement)
         else:
