@@ -130,7 +130,7 @@ def gsm7_lookalike(grapheme: str) -> str | None:
     In order of preference: the same letter precomposed (`e` + U+0301 → `é`); a plain space or
     line break for any other space or line separator (Smart Encoding's two or seven spaces would
     cost extra septets); Smart Encoding's replacement; the letter without its accents or
-    compatibility formatting (`ô` → `o`, `ﬁ` → `fi`, full-width `i` → `i`) or a common
+    compatibility form (`ô` → `o`, `ﬁ` → `fi`, full-width letters → ASCII) or a common
     transliteration (`œ` → `oe`). Symbols, emoji and other scripts have none.
     """
     composed = unicodedata.normalize("NFC", grapheme)
