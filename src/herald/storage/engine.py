@@ -11,13 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from herald.errors import ConfigurationError, StorageError
 
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+# The execution option that makes a SQLite transaction take the write lock when it begins
+# (`herald.storage.dialect.write_transaction` sets it).
+WRITE_OPTION = "herald_write"
 
 
 def async_url(url: str) -> URL:
@@ -48,6 +52,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(sa_url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_size", 16)
     kwargs.setdefault("pool_pre_ping", True)
@@ -55,6 +60,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Herald emits BEGIN itself (`_sqlite_begin`), instead of letting the driver begin lazily
+    # before the first write: a transaction that reads and then writes must hold the write lock
+    # from its start, or SQLite refuses the upgrade with "database is locked" at once.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -63,6 +72,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=5000")
     finally:
         cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    write = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 async def ping(engine: AsyncEngine) -> None:

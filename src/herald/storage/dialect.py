@@ -1,0 +1,104 @@
+"""Where SQLite and PostgreSQL differ, in one place: write transactions, claims and upserts.
+
+Writes: on SQLite a transaction that reads and then writes must take the database's write lock
+when it begins (`BEGIN IMMEDIATE`); otherwise two such transactions both read, and the second
+to write fails with "database is locked" instead of waiting. `write_transaction` asks for
+that; on PostgreSQL it is an ordinary transaction, and rows are locked as they are touched.
+
+Claims: on PostgreSQL many workers claim at once; each locks the due rows it picks with
+`FOR UPDATE SKIP LOCKED` in a CTE and leases them in the same `UPDATE ... RETURNING`, so no
+two workers ever get the same row and none waits for another. SQLite has one writer at a time,
+so the same `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING` inside `BEGIN IMMEDIATE`
+is already exclusive.
+
+Upserts: both backends spell `INSERT ... ON CONFLICT` the same way, through different
+SQLAlchemy constructs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, Update, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import Insert
+
+from herald.storage.engine import WRITE_OPTION
+
+
+def is_postgresql(connection: AsyncConnection) -> bool:
+    """Whether `connection` talks to PostgreSQL (else SQLite)."""
+    return connection.dialect.name == "postgresql"
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that will write: committed on success, rolled back on an exception."""
+    async with engine.connect() as connection:
+        await connection.execution_options(**{WRITE_OPTION: True})
+        async with connection.begin():
+            yield connection
+
+
+def claim_statement(
+    connection: AsyncConnection,
+    table: Table,
+    *,
+    due: ColumnElement[bool],
+    order_by: Sequence[ColumnElement[Any]],
+    limit: int,
+    values: Mapping[str, Any],
+) -> Update:
+    """An `UPDATE ... RETURNING` that leases up to `limit` due rows of `table` (by `id`)."""
+    picked = select(table.c.id).where(due).order_by(*order_by).limit(limit)
+    if is_postgresql(connection):
+        due_rows = picked.with_for_update(skip_locked=True).cte("due_rows")
+        return (
+            update(table)
+            .where(table.c.id == due_rows.c.id)
+            .values(**values)
+            .returning(*table.c)
+        )
+    return update(table).where(table.c.id.in_(picked)).values(**values).returning(*table.c)
+
+
+def insert_ignoring_duplicates(
+    connection: AsyncConnection, table: Table, values: Mapping[str, Any]
+) -> Insert:
+    """`INSERT ... ON CONFLICT DO NOTHING`: a duplicate of a unique key inserts nothing."""
+    if is_postgresql(connection):
+        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+
+
+def upsert(
+    connection: AsyncConnection,
+    table: Table,
+    values: Mapping[str, Any],
+    *,
+    key: Sequence[str],
+    update_with: Mapping[str, Any] | None = None,
+) -> Insert:
+    """Insert `values`, or on a conflict over `key` update the row.
+
+    `update_with` maps columns to the new value (it may refer to the proposed row through
+    `excluded(table)`); by default every non-key column takes the proposed value.
+    """
+    statement: postgresql.Insert | sqlite.Insert = (
+        postgresql.insert(table) if is_postgresql(connection) else sqlite.insert(table)
+    ).values(**values)
+    changes = (
+        dict(update_with)
+        if update_with is not None
+        else {name: statement.excluded[name] for name in values if name not in key}
+    )
+    return statement.on_conflict_do_update(index_elements=list(key), set_=changes)
+
+
+def excluded(connection: AsyncConnection, table: Table) -> Any:
+    """The proposed row of an upsert into `table` (`EXCLUDED`), for `upsert(update_with=...)`."""
+    statement = postgresql.insert(table) if is_postgresql(connection) else sqlite.insert(table)
+    return statement.excluded

@@ -1,0 +1,1 @@
+"""Herald's Alembic migrations, run by `herald.storage.migrate`."""

@@ -1,0 +1,1 @@
+"""Herald's schema revisions, oldest first."""
