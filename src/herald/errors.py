@@ -8,8 +8,6 @@
     │   └── InvalidSignature       a webhook signature header that cannot even be parsed
     ├── Conflict                   the request contradicts what is already stored (HTTP 409)
     │   └── IdempotencyConflict    an Idempotency-Key reused with a different request
-    ├── Conflict                   the request contradicts what is already stored (HTTP 409)
-    │   └── IdempotencyConflict    an Idempotency-Key reused with a different request
     ├── ConfigurationError         a setting that is missing, malformed or contradictory
     ├── StorageError               the database cannot be reached or is not in the expected state
     └── ProviderError              Twilio (or the emulator) refused or failed a request
@@ -76,25 +74,6 @@ class InvalidSignature(InvalidInput):
     """A signature header that is malformed (a merely wrong signature is `False`, not an error)."""
 
     code = "invalid_signature"
-
-
-class Conflict(HeraldError):
-    """A request that contradicts what is stored (a duplicate name, a message already sent)."""
-
-    code = "conflict"
-
-
-class IdempotencyConflict(Conflict):
-    """An Idempotency-Key that was first used with a different request.
-
-    `message_id` is the message the key created the first time.
-    """
-
-    code = "idempotency_conflict"
-
-    def __init__(self, detail: str, *, message_id: str) -> None:
-        super().__init__(detail)
-        self.message_id = message_id
 
 
 class Conflict(HeraldError):
