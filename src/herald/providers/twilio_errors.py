@@ -100,7 +100,7 @@ def error_from_answer(
     label = f"Twilio error {code}" if code is not None else f"HTTP {status}"
     advice = "it may be retried after a pause" if retryable else "resending it will not help"
     return ProviderError(
-        f"{what} failed: {label} (HTTP {status}): {message or 'no message'}; {advice}.",
+        f"{what} failed: {label} (HTTP {status}): {message.rstrip('.') or 'no message'}; {advice}.",
         provider_code=code,
         status=status,
         message=message,
