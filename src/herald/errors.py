@@ -10,6 +10,7 @@
     │   └── IdempotencyConflict    an Idempotency-Key reused with a different request
     ├── ConfigurationError         a setting that is missing, malformed or contradictory
     ├── StorageError               the database cannot be reached or is not in the expected state
+    ├── ProblemError               a refusal with an API problem code (herald.domain.problems)
     └── ProviderError              Twilio (or the emulator) refused or failed a request
         ├── ProviderUnavailable    no answer, and nothing can have changed there: safe to retry
         └── AmbiguousSend          no answer, but the request may have arrived: look it up first
