@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from storage_helpers import NOW
 
 from herald.domain.records import Tenant
 from herald.storage.crypto import SecretBox, generate_secret_key
 from herald.storage.engine import create_engine
 from herald.storage.migrate import upgrade
 from herald.storage.tenants import TenantRepository
-
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from herald.errors import ConfigurationError
 
 HOW_TO_GENERATE: Final = (
-    "generate one with `python -c \"from herald.storage.crypto import generate_secret_key; "
+    'generate one with `python -c "from herald.storage.crypto import generate_secret_key; '
     'print(generate_secret_key())"` and keep it safe: losing it makes the stored provider '
     "secrets unreadable"
 )

@@ -56,12 +56,7 @@ def claim_statement(
     picked = select(table.c.id).where(due).order_by(*order_by).limit(limit)
     if is_postgresql(connection):
         due_rows = picked.with_for_update(skip_locked=True).cte("due_rows")
-        return (
-            update(table)
-            .where(table.c.id == due_rows.c.id)
-            .values(**values)
-            .returning(*table.c)
-        )
+        return update(table).where(table.c.id == due_rows.c.id).values(**values).returning(*table.c)
     return update(table).where(table.c.id.in_(picked)).values(**values).returning(*table.c)
 
 

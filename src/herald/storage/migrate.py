@@ -50,9 +50,7 @@ async def upgrade(target: str | AsyncEngine, revision: str = "head") -> str | No
     engine = create_engine(target) if isinstance(target, str) else target
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(
-                lambda sync: command.upgrade(alembic_config(sync), revision)
-            )
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
         return await current_revision(engine)
     except SQLAlchemyError as exc:
         raise StorageError(f"Migrating the database failed: {exc}") from exc

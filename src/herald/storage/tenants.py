@@ -148,7 +148,9 @@ def _settings_values(settings: TenantSettings) -> dict[str, Any]:
         "opt_out_reply": settings.opt_out_reply,
         "opt_in_reply": settings.opt_in_reply,
         "help_reply": settings.help_reply,
-        "keyword_additions": {kind: list(words) for kind, words in settings.keyword_additions.items()},
+        "keyword_additions": {
+            kind: list(words) for kind, words in settings.keyword_additions.items()
+        },
         "templates": dict(settings.templates),
     }
 
@@ -170,9 +172,7 @@ def tenant_from_row(row: Row[Any]) -> Tenant:
             opt_out_reply=row.opt_out_reply,
             opt_in_reply=row.opt_in_reply,
             help_reply=row.help_reply,
-            keyword_additions={
-                kind: tuple(words) for kind, words in row.keyword_additions.items()
-            },
+            keyword_additions={kind: tuple(words) for kind, words in row.keyword_additions.items()},
             templates=dict(row.templates),
         ),
     )

@@ -1,0 +1,127 @@
+"""API keys: created once, stored only as a hash, found by that hash, revocable.
+
+A key is `hk_` and 32 urlsafe random characters (192 bits). Herald stores its SHA-256 and a
+display prefix. A fast hash is right here: the key is random, so there is nothing to guess
+that a slow hash would protect, and authentication is one indexed lookup by the hash, whose
+timing reveals nothing about the keys that exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from herald.domain.records import ApiKey, CreatedApiKey, Tenant
+from herald.errors import InvalidInput
+from herald.storage import ids
+from herald.storage.dialect import write_transaction
+from herald.storage.schema import api_keys, tenants
+from herald.storage.tenants import tenant_from_row
+
+KEY_PREFIX: Final = "hk_"
+_RANDOM_CHARS: Final = 32
+_SHOWN_CHARS: Final = 8  # of the random part, in listings: enough to tell keys apart
+_MAX_LABEL: Final = 200
+
+
+def hash_key(key: str) -> str:
+    """The stored form of an API key: hex SHA-256."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _random_part() -> str:
+    # token_urlsafe(24) is exactly 32 characters: 24 random bytes in unpadded Base64.
+    return secrets.token_urlsafe(_RANDOM_CHARS * 3 // 4)
+
+
+class ApiKeyRepository:
+    """Creates, checks, lists and revokes a tenant's API keys."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(self, tenant_id: str, *, label: str = "", now: datetime) -> CreatedApiKey:
+        """A new key for the tenant; the full key is in the result and nowhere else."""
+        label = label.strip()
+        if len(label) > _MAX_LABEL:
+            raise InvalidInput(f"An API key label is at most {_MAX_LABEL} characters.")
+        key = KEY_PREFIX + _random_part()
+        record = ApiKey(
+            id=ids.new_id(ids.API_KEY, now),
+            tenant_id=tenant_id,
+            prefix=key[: len(KEY_PREFIX) + _SHOWN_CHARS],
+            label=label,
+            created_at=now,
+            revoked_at=None,
+        )
+        async with write_transaction(self._engine) as connection:
+            await connection.execute(
+                insert(api_keys).values(
+                    id=record.id,
+                    tenant_id=tenant_id,
+                    prefix=record.prefix,
+                    key_hash=hash_key(key),
+                    label=label,
+                    created_at=now,
+                )
+            )
+        return CreatedApiKey(api_key=record, key=key)
+
+    async def authenticate(self, key: str) -> Tenant | None:
+        """The tenant whose live key this is, or None (unknown, revoked or malformed)."""
+        if not key.startswith(KEY_PREFIX):
+            return None
+        query = (
+            select(tenants)
+            .join(api_keys, api_keys.c.tenant_id == tenants.c.id)
+            .where(api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None))
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else tenant_from_row(row)
+
+    async def list(self, tenant_id: str, *, include_revoked: bool = True) -> list[ApiKey]:
+        """The tenant's keys, oldest first, without the keys themselves."""
+        query = select(api_keys).where(api_keys.c.tenant_id == tenant_id)
+        if not include_revoked:
+            query = query.where(api_keys.c.revoked_at.is_(None))
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(query.order_by(api_keys.c.created_at, api_keys.c.id))
+            return [_api_key(row) for row in rows]
+
+    async def revoke(self, tenant_id: str, key_id: str, *, now: datetime) -> ApiKey | None:
+        """Revoke a key of this tenant (again is harmless); None if the tenant has no such key."""
+        async with write_transaction(self._engine) as connection:
+            await connection.execute(
+                update(api_keys)
+                .where(
+                    api_keys.c.id == key_id,
+                    api_keys.c.tenant_id == tenant_id,
+                    api_keys.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            )
+            row = (
+                await connection.execute(
+                    select(api_keys).where(
+                        api_keys.c.id == key_id, api_keys.c.tenant_id == tenant_id
+                    )
+                )
+            ).first()
+        return None if row is None else _api_key(row)
+
+
+def _api_key(row: Row[Any]) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        prefix=row.prefix,
+        label=row.label,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )

@@ -1,0 +1,150 @@
+"""Events: what happened, for the application, in order; appended with their deliveries.
+
+An event is appended in the same transaction as the change it reports (a status change, an
+opt-out, an inbound message), and in that transaction it is fanned out: one `event_deliveries`
+row per active webhook endpoint of the tenant that wants its type. So an event is never lost
+between the change and its delivery, and never delivered for a change that was rolled back.
+
+The integer `id` is the polling cursor (`GET /v1/events?after=`); `public_id` (`evt_...`) is
+the stable id applications de-duplicate on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Row, insert, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from herald.domain.records import Event
+from herald.errors import InvalidInput
+from herald.storage import ids
+from herald.storage.dialect import write_transaction
+from herald.storage.schema import (
+    SerialKey,
+    UtcDateTime,
+    event_deliveries,
+    events,
+    webhook_endpoints,
+)
+
+MESSAGE_STATUS_CHANGED: Final = "message.status_changed"
+MESSAGE_INBOUND: Final = "message.inbound"
+OPT_OUT_CHANGED: Final = "opt_out.changed"
+MAX_PAGE: Final = 500
+
+
+def event_types_column(event_types: tuple[str, ...]) -> str:
+    """How an endpoint's type filter is stored: "" for every type, else ",a,b,"."""
+    return "," + ",".join(event_types) + "," if event_types else ""
+
+
+async def append_event(
+    connection: AsyncConnection,
+    *,
+    tenant_id: str,
+    type_: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+) -> Event:
+    """Append an event inside the caller's transaction and fan it out to the endpoints."""
+    public_id = ids.new_id(ids.EVENT, now)
+    result = await connection.execute(
+        insert(events)
+        .values(
+            public_id=public_id,
+            tenant_id=tenant_id,
+            type=type_,
+            payload=dict(payload),
+            created_at=now,
+        )
+        .returning(events.c.id)
+    )
+    event_id: int = result.scalar_one()
+    endpoint = webhook_endpoints.c
+    wanted = select(
+        literal(event_id, SerialKey),
+        endpoint.id,
+        literal(0),
+        literal(now, UtcDateTime()),
+        literal(now, UtcDateTime()),
+    ).where(
+        endpoint.tenant_id == tenant_id,
+        endpoint.disabled_at.is_(None),
+        or_(
+            endpoint.event_types == "",
+            endpoint.event_types.contains(f",{type_},", autoescape=True),
+        ),
+    )
+    await connection.execute(
+        insert(event_deliveries).from_select(
+            ["event_id", "endpoint_id", "attempts", "next_attempt_at", "created_at"], wanted
+        )
+    )
+    return Event(
+        id=event_id,
+        public_id=public_id,
+        tenant_id=tenant_id,
+        type=type_,
+        payload=dict(payload),
+        created_at=now,
+    )
+
+
+class EventRepository:
+    """Appends events and serves them to pollers, oldest first after a cursor."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def append(
+        self, tenant_id: str, type_: str, payload: Mapping[str, Any], *, now: datetime
+    ) -> Event:
+        """Append an event on its own (changes that emit events do it in their transaction)."""
+        async with write_transaction(self._engine) as connection:
+            return await append_event(
+                connection, tenant_id=tenant_id, type_=type_, payload=payload, now=now
+            )
+
+    async def list_after(
+        self,
+        tenant_id: str,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        types: tuple[str, ...] = (),
+    ) -> list[Event]:
+        """The tenant's events with an id above `after`, oldest first, at most `limit`."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}; got {limit}.")
+        query = select(events).where(events.c.tenant_id == tenant_id)
+        if after is not None:
+            query = query.where(events.c.id > after)
+        if types:
+            query = query.where(events.c.type.in_(types))
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(query.order_by(events.c.id).limit(limit))
+            return [event_from_row(row) for row in rows]
+
+    async def get(self, tenant_id: str, public_id: str) -> Event | None:
+        """The tenant's event with this public id, or None."""
+        query = select(events).where(
+            events.c.tenant_id == tenant_id, events.c.public_id == public_id
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else event_from_row(row)
+
+
+def event_from_row(row: Row[Any]) -> Event:
+    """An `Event` from a row of `events`."""
+    return Event(
+        id=row.id,
+        public_id=row.public_id,
+        tenant_id=row.tenant_id,
+        type=row.type,
+        payload=row.payload,
+        created_at=row.created_at,
+    )

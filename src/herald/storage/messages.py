@@ -1,0 +1,319 @@
+"""Messages as the API sees them: accept into the outbox, read, list, cancel.
+
+Accepting a message is one transaction: the message row, its idempotency record, the first
+entry of its history and its `message.status_changed` event commit together or not at all.
+Once it has committed, the message is in the outbox and survives any crash; the worker
+(`outbox.py`) takes it from there.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from herald.domain.lifecycle import Status
+from herald.domain.records import (
+    Accepted,
+    HistorySource,
+    MessageFilter,
+    MessageRecord,
+    NewMessage,
+    Page,
+    StatusChange,
+)
+from herald.errors import Conflict, IdempotencyConflict, InvalidInput, StorageError
+from herald.storage import ids
+from herald.storage.dialect import write_transaction
+from herald.storage.history import (
+    append_history,
+    emit_status_changed,
+    message_from_row,
+    read_history,
+)
+from herald.storage.schema import idempotency_keys, messages
+
+MAX_PAGE: Final = 200
+_WAITING: Final = (Status.ACCEPTED.value, Status.SCHEDULED.value)
+
+
+class MessageRepository:
+    """The API's view of the outbox; every read and change is scoped to one tenant."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def accept(
+        self,
+        tenant_id: str,
+        message: NewMessage,
+        *,
+        now: datetime,
+        idempotency_key: str | None = None,
+        fingerprint: str | None = None,
+    ) -> Accepted:
+        """Commit `message` to the outbox, or return the message this key already created.
+
+        With an `idempotency_key`, `fingerprint` (the SHA-256 of the canonical request) must be
+        given: the same key with the same fingerprint returns the original message
+        (`created=False`); with another fingerprint it raises `IdempotencyConflict`. Two
+        concurrent requests with one key create one message: the loser of the race hits the
+        unique key, rolls back, and answers like a replay.
+        """
+        if idempotency_key is not None and not fingerprint:
+            raise InvalidInput("An idempotency key needs the request's fingerprint.")
+        if idempotency_key is not None:
+            replay = await self._replay(tenant_id, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        try:
+            async with write_transaction(self._engine) as connection:
+                if idempotency_key is not None:
+                    replay = await self._replay(tenant_id, idempotency_key, fingerprint, connection)
+                    if replay is not None:
+                        return replay
+                record = await _insert(connection, tenant_id, message, now, idempotency_key)
+                if idempotency_key is not None:
+                    await connection.execute(
+                        insert(idempotency_keys).values(
+                            tenant_id=tenant_id,
+                            key=idempotency_key,
+                            fingerprint=fingerprint,
+                            message_id=record.id,
+                            created_at=now,
+                        )
+                    )
+                await append_history(
+                    connection,
+                    message_id=record.id,
+                    status=record.status,
+                    source=HistorySource.API,
+                    occurred_at=now,
+                    recorded_at=now,
+                    applied=True,
+                )
+                await emit_status_changed(
+                    connection, record, previous=None, occurred_at=now, now=now
+                )
+                return Accepted(message=record, created=True)
+        except IntegrityError as exc:
+            if idempotency_key is not None:
+                replay = await self._replay(tenant_id, idempotency_key, fingerprint)
+                if replay is not None:
+                    return replay
+            raise StorageError(f"Could not store the message: {exc.orig}") from exc
+
+    async def _replay(
+        self,
+        tenant_id: str,
+        key: str,
+        fingerprint: str | None,
+        connection: AsyncConnection | None = None,
+    ) -> Accepted | None:
+        query = (
+            select(idempotency_keys.c.fingerprint, messages)
+            .join(messages, messages.c.id == idempotency_keys.c.message_id)
+            .where(idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key)
+        )
+        if connection is None:
+            async with self._engine.connect() as own:
+                row = (await own.execute(query)).first()
+        else:
+            row = (await connection.execute(query)).first()
+        if row is None:
+            return None
+        if row.fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                f"The Idempotency-Key {key!r} was used for a different request (message "
+                f"{row.id}); send the same request again, or use a new key for a new message.",
+                message_id=row.id,
+            )
+        return Accepted(message=message_from_row(row), created=False)
+
+    async def get(self, tenant_id: str, message_id: str) -> MessageRecord | None:
+        """The tenant's message with this id; another tenant's message is None, as if absent."""
+        query = select(messages).where(
+            messages.c.id == message_id, messages.c.tenant_id == tenant_id
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else message_from_row(row)
+
+    async def history(self, tenant_id: str, message_id: str) -> list[StatusChange] | None:
+        """The message's history, oldest first; None if the tenant has no such message."""
+        async with self._engine.connect() as connection:
+            owner = await connection.scalar(
+                select(messages.c.tenant_id).where(messages.c.id == message_id)
+            )
+            if owner != tenant_id:
+                return None
+            return await read_history(connection, message_id)
+
+    async def list(
+        self,
+        tenant_id: str,
+        filters: MessageFilter | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[MessageRecord]:
+        """The tenant's messages, newest first, `limit` at a time.
+
+        Pass a page's `next_cursor` to get the next page; the cursor is opaque to callers.
+        Messages created after the first page was read do not shift later pages.
+        """
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}; got {limit}.")
+        filters = filters or MessageFilter()
+        m = messages.c
+        query = select(messages).where(m.tenant_id == tenant_id)
+        if filters.status is not None:
+            query = query.where(m.status == filters.status.value)
+        if filters.channel is not None:
+            query = query.where(m.channel == filters.channel.value)
+        if filters.to is not None:
+            query = query.where(m.to_address == filters.to)
+        if filters.created_from is not None:
+            query = query.where(m.created_at >= filters.created_from)
+        if filters.created_to is not None:
+            query = query.where(m.created_at <= filters.created_to)
+        if cursor is not None:
+            created, last_id = _decode_cursor(cursor)
+            query = query.where(
+                or_(m.created_at < created, and_(m.created_at == created, m.id < last_id))
+            )
+        query = query.order_by(m.created_at.desc(), m.id.desc()).limit(limit + 1)
+        async with self._engine.connect() as connection:
+            records = [message_from_row(row) for row in await connection.execute(query)]
+        more = len(records) > limit
+        records = records[:limit]
+        following = _encode_cursor(records[-1]) if more else None
+        return Page(items=tuple(records), next_cursor=following)
+
+    async def cancel(
+        self, tenant_id: str, message_id: str, *, now: datetime
+    ) -> MessageRecord | None:
+        """Cancel a message no worker has started sending; None if the tenant has no such message.
+
+        Raises `Conflict` when the message is already with the provider, finished, or held by
+        a worker right now.
+        """
+        m = messages.c
+        async with write_transaction(self._engine) as connection:
+            row = (
+                await connection.execute(
+                    select(messages)
+                    .where(m.id == message_id, m.tenant_id == tenant_id)
+                    .with_for_update()
+                )
+            ).first()
+            if row is None:
+                return None
+            before = message_from_row(row)
+            leased = before.lease_expires_at is not None and before.lease_expires_at > now
+            if before.status.value not in _WAITING or leased:
+                state = "being sent" if leased else before.status.value
+                raise Conflict(
+                    f"Message {message_id} is {state} and can no longer be canceled: only "
+                    "accepted or scheduled messages that no worker holds can be."
+                )
+            result = await connection.execute(
+                update(messages)
+                .where(m.id == message_id)
+                .values(
+                    status=Status.CANCELED.value,
+                    next_attempt_at=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    updated_at=now,
+                )
+                .returning(*messages.c)
+            )
+            record = message_from_row(result.one())
+            await append_history(
+                connection,
+                message_id=message_id,
+                status=Status.CANCELED,
+                source=HistorySource.API,
+                occurred_at=now,
+                recorded_at=now,
+                applied=True,
+            )
+            await emit_status_changed(
+                connection, record, previous=before.status, occurred_at=now, now=now
+            )
+            return record
+
+    async def count_by_status(self, tenant_id: str | None = None) -> dict[Status, int]:
+        """How many messages are in each status (of one tenant, or of all)."""
+        query = select(messages.c.status, func.count()).group_by(messages.c.status)
+        if tenant_id is not None:
+            query = query.where(messages.c.tenant_id == tenant_id)
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(query)
+            return {Status(status): count for status, count in rows}
+
+
+async def _insert(
+    connection: AsyncConnection,
+    tenant_id: str,
+    message: NewMessage,
+    now: datetime,
+    idempotency_key: str | None,
+) -> MessageRecord:
+    scheduled = message.send_at is not None and message.send_at > now
+    values: dict[str, Any] = {
+        "id": ids.new_id(ids.MESSAGE, now),
+        "tenant_id": tenant_id,
+        "channel": message.channel.value,
+        "to_address": message.to,
+        "from_address": message.from_,
+        "body": message.body,
+        "encoding": message.encoding,
+        "segments": message.segments,
+        "status": (Status.SCHEDULED if scheduled else Status.ACCEPTED).value,
+        "purpose": message.purpose.value,
+        "metadata": dict(message.metadata),
+        "template": message.template,
+        "template_variables": _json_or_none(message.template_variables),
+        "content_sid": message.content_sid,
+        "content_variables": _json_or_none(message.content_variables),
+        "media_urls": list(message.media_urls),
+        "send_at": message.send_at,
+        "created_at": now,
+        "updated_at": now,
+        "attempts": 0,
+        "next_attempt_at": message.send_at if scheduled else now,
+        "idempotency_key": idempotency_key,
+    }
+    row = (await connection.execute(insert(messages).values(**values).returning(*messages.c))).one()
+    return message_from_row(row)
+
+
+def _json_or_none(value: Any) -> Any:
+    return None if value is None else dict(value)
+
+
+def _encode_cursor(record: MessageRecord) -> str:
+    raw = f"{record.created_at.isoformat()}|{record.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_text, _, last_id = raw.partition("|")
+        created = datetime.fromisoformat(created_text)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        created, last_id = datetime.min.replace(tzinfo=UTC), ""
+    if not last_id or created.tzinfo is None:
+        raise InvalidInput(
+            "The cursor is not one Herald issued; pass the `next_cursor` of the previous page "
+            "unchanged, or leave it out to start from the newest message."
+        )
+    return created, last_id
