@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import heapq
 import itertools
 from collections.abc import Callable
@@ -207,11 +208,15 @@ class DeliveryEngine:
             self._fail(message, at, outcome.error_code, outcome.error_message or "")
             return
         message.date_sent = at
-        message.price = f"-{_price_per_segment(message.to) * max(message.num_segments, 1)}"
+        message.price = _price(_price_per_segment(message.to), max(message.num_segments, 1))
         message.price_unit = _PRICE_UNIT
         self._change(message, "sent", at)
         if outcome.final_status != "sent":
             self._plan(at + self.step, message, "report")
+        else:
+            # No receipt will come: the message is finished, and may be evicted like a final one.
+            message.no_receipt = True
+            self.store.note_final(message)
 
     def _report(self, message: Message, at: datetime) -> None:
         if message.status != "sent":
@@ -309,6 +314,12 @@ def status_callback_params(message: Message) -> tuple[tuple[str, str], ...]:
     elif status in {"delivered", "undelivered"}:
         params.append(("RawDlrDoneDate", message.date_updated.strftime("%y%m%d%H%M")))
     return tuple(params)
+
+
+@functools.lru_cache(maxsize=256)
+def _price(per_segment: Decimal, segments: int) -> str:
+    # Cached so that the messages sent at one price share one string.
+    return f"-{per_segment * segments}"
 
 
 def _price_per_segment(to: str) -> Decimal:

@@ -5,9 +5,16 @@ account, per account and `To`, per account and `From`) are append-only lists of 
 sequence numbers, so a page is found by bisection and walked newest first, and a deleted
 message leaves only a stale number behind that the next compaction drops.
 
-Memory is bounded by `max_messages`: past it, the oldest message in a final state is evicted
-first. A message still on its way (scheduled, queued, sending, sent and awaiting a receipt)
-is never evicted; it becomes evictable, ahead of younger ones, once it reaches a final state.
+Memory is bounded by `max_messages`: past it, the oldest finished message (a final status, or
+`sent` with no delivery receipt to come) is evicted first. A message still on its way
+(scheduled, queued, sending, sent and awaiting a receipt) is never evicted; it becomes
+evictable, ahead of younger ones, once it finishes. Every per-message structure follows: the
+sequence numbers an evicted message leaves in the indices are dropped by a compaction once they
+pass a quarter of the live messages (or 1024), so the indices never hold more than
+`max_messages * 5 / 4 + 1024` entries. `footprint()` counts them.
+
+Messages of one sender or one callback URL share one string for it (through a small bounded
+table), as the same few values recur in every message an application sends.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ SETTLED_STATUSES: Final = FINAL_STATUSES | {"sent"}
 """Statuses after which a message is no longer in flight inside the emulator."""
 
 _COMPACT_MIN_STALE: Final = 1024
+_COMPACT_SHARE: Final = 4
+"""Compact once stale sequence numbers pass 1/_COMPACT_SHARE of the live messages."""
+_SHARED_STRINGS: Final = 4096
 
 K = TypeVar("K")
 
@@ -64,11 +74,18 @@ class Message:
     """For a Content template, whether WhatsApp approved it; None for a free-form message."""
     encoding: str = "GSM-7"
     seq: int = 0
+    no_receipt: bool = False
+    """Set once the message is `sent` and the carrier will send no delivery receipt for it."""
 
     @property
     def is_final(self) -> bool:
         """Whether the message has reached a status it never leaves."""
         return self.status in FINAL_STATUSES
+
+    @property
+    def finished(self) -> bool:
+        """Whether nothing more will happen to the message (so the store may evict it)."""
+        return self.no_receipt or self.status in FINAL_STATUSES
 
     @property
     def in_flight(self) -> bool:
@@ -104,6 +121,7 @@ class MessageStore:
         self._order: deque[int] = deque()
         self._finished_late: deque[int] = deque()
         self._unfinished: set[int] = set()
+        self._shared: dict[str, str] = {}
         self._next_seq = 1
         self._stale = 0
 
@@ -117,6 +135,8 @@ class MessageStore:
         """Store `message` (giving it its sequence number); return the messages evicted for it."""
         message.seq = self._next_seq
         self._next_seq += 1
+        message.from_ = self._share(message.from_)
+        message.status_callback = self._share(message.status_callback)
         self._by_sid[message.sid] = message
         self._by_seq[message.seq] = message
         self._by_account.setdefault(message.account_sid, []).append(message.seq)
@@ -141,8 +161,11 @@ class MessageStore:
     def set_from(self, message: Message, from_: str) -> None:
         """Record the sender picked for a message sent through a Messaging Service."""
         if message.from_ is None:
-            self._by_from.setdefault((message.account_sid, from_), []).append(message.seq)
-        message.from_ = from_
+            # Assigned a step after creation, so younger messages of this sender may already be
+            # in the index: insert in place to keep it sorted for bisection.
+            index = self._by_from.setdefault((message.account_sid, from_), [])
+            bisect.insort(index, message.seq)
+        message.from_ = self._share(from_)
 
     def remove(self, message: Message) -> None:
         """Forget `message` (DELETE, or eviction)."""
@@ -151,11 +174,11 @@ class MessageStore:
         del self._by_seq[message.seq]
         self._unfinished.discard(message.seq)
         self._stale += 1
-        if self._stale > max(_COMPACT_MIN_STALE, len(self._by_sid)):
+        if self._stale > max(_COMPACT_MIN_STALE, len(self._by_sid) // _COMPACT_SHARE):
             self._compact()
 
     def note_final(self, message: Message) -> None:
-        """Tell the store that `message` reached a final status, so it may now be evicted."""
+        """Tell the store that `message` finished (see `Message.finished`): it may be evicted."""
         if message.seq in self._unfinished:
             self._unfinished.discard(message.seq)
             self._finished_late.append(message.seq)
@@ -223,7 +246,7 @@ class MessageStore:
             message = self._by_seq.get(seq)
             if message is None:
                 continue
-            if message.is_final:
+            if message.finished:
                 return message
             self._unfinished.add(seq)
         return None
@@ -234,7 +257,34 @@ class MessageStore:
         self._by_to = _compacted(self._by_to, live)
         self._by_from = _compacted(self._by_from, live)
         self._order = deque(seq for seq in self._order if seq in live)
+        self._finished_late = deque(seq for seq in self._finished_late if seq in live)
         self._stale = 0
+
+    def footprint(self) -> dict[str, int]:
+        """How many entries each per-message structure holds (for tests and benchmarks)."""
+        return {
+            "messages": len(self._by_sid),
+            "by_seq": len(self._by_seq),
+            "account_index": sum(map(len, self._by_account.values())),
+            "to_index": sum(map(len, self._by_to.values())),
+            "to_keys": len(self._by_to),
+            "from_index": sum(map(len, self._by_from.values())),
+            "from_keys": len(self._by_from),
+            "order": len(self._order),
+            "unfinished": len(self._unfinished),
+            "finished_late": len(self._finished_late),
+            "shared_strings": len(self._shared),
+        }
+
+    def _share(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        shared = self._shared.get(value)
+        if shared is None:
+            if len(self._shared) >= _SHARED_STRINGS:
+                self._shared.clear()
+            shared = self._shared[value] = value
+        return shared
 
 
 def _compacted(indices: dict[K, list[int]], live: dict[int, Message]) -> dict[K, list[int]]:

@@ -133,7 +133,10 @@ def sticky_senders(state: EmulatorState) -> StickySenders:
     """The Sticky Sender mappings of every Service (the only record of their store)."""
     store = state.store(STICKY)
     mappings = store.get(_STICKY_RECORD)
-    return mappings if mappings is not None else store.add(StickySenders(sid=_STICKY_RECORD))
+    if mappings is None:
+        capacity = state.config.max_messages
+        mappings = store.add(StickySenders(sid=_STICKY_RECORD, capacity=capacity))
+    return mappings
 
 
 def find_service(state: EmulatorState, account_sid: str, sid: str) -> MessagingService | None:

@@ -125,11 +125,15 @@ class StickySenders:
     """Sticky Sender mappings: (Service SID, recipient address) → the number that sent to it.
 
     The emulator keeps the one instance as the only record of its store (hence `sid`), so that a
-    state reset forgets the mappings along with everything else.
+    state reset forgets the mappings along with everything else. Past `capacity` mappings the
+    least recently used one is forgotten, so that a million recipients cannot exhaust memory;
+    the emulator sets it to `max_messages`, which keeps the mapping of every recipient among
+    the messages it still holds.
     """
 
     sid: str = "sticky-senders"
     mappings: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    capacity: int | None = None
 
     def lookup(self, service_sid: str, to: str) -> str | None:
         """The remembered sender for this recipient, if any."""
@@ -137,7 +141,12 @@ class StickySenders:
 
     def remember(self, service_sid: str, to: str, sender: str) -> None:
         """Record that `sender` sent to `to` through the Service."""
-        self.mappings[(service_sid, to)] = bare_number(sender)
+        key = (service_sid, to)
+        # Re-inserted so that the dict's order is the order of last use.
+        self.mappings.pop(key, None)
+        self.mappings[key] = bare_number(sender)
+        if self.capacity is not None and len(self.mappings) > self.capacity:
+            del self.mappings[next(iter(self.mappings))]
 
     def forget_sender(self, service_sid: str, phone_number: str) -> None:
         """Delete every mapping to a number removed from the Service's pool."""

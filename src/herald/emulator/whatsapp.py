@@ -67,12 +67,15 @@ class WhatsAppState:
 
     Keys are bare E.164 numbers, so `whatsapp:+1555…` and `+1555…` name the same party. The
     emulator keeps the one instance as the only record of its store (hence `sid`), so that a
-    state reset forgets it along with everything else.
+    state reset forgets it along with everything else. Past `capacity` windows the one opened
+    longest ago is forgotten (the emulator sets it to `max_messages`: each window was opened by
+    an inbound message, and the store keeps no more messages than that either).
     """
 
     sid: str = _RECORD_SID
     last_inbound: dict[tuple[str, str], datetime] = dataclasses.field(default_factory=dict)
     senders: dict[str, set[str]] = dataclasses.field(default_factory=dict)
+    capacity: int | None = None
 
     def open(self, business: str, customer: str, at: datetime) -> None:
         """Record that `customer` wrote to `business` at `at`, opening or refreshing the window.
@@ -83,7 +86,11 @@ class WhatsAppState:
         key = (bare_number(business), bare_number(customer))
         previous = self.last_inbound.get(key)
         if previous is None or at > previous:
+            # Re-inserted so that the dict's order is the order windows were last opened in.
+            self.last_inbound.pop(key, None)
             self.last_inbound[key] = at
+            if self.capacity is not None and len(self.last_inbound) > self.capacity:
+                del self.last_inbound[next(iter(self.last_inbound))]
 
     def expires_at(self, business: str, customer: str) -> datetime | None:
         """When the pair's window closes, or None if the customer never wrote."""
@@ -131,7 +138,9 @@ def whatsapp_state(state: EmulatorState) -> WhatsAppState:
     """The emulator's WhatsApp windows and senders (the only record of their store)."""
     store = state.store(WHATSAPP)
     current = store.get(_RECORD_SID)
-    return current if current is not None else store.add(WhatsAppState())
+    if current is None:
+        current = store.add(WhatsAppState(capacity=state.config.max_messages))
+    return current
 
 
 def free_form_allowed(state: WhatsAppState, business: str, customer: str, now: datetime) -> bool:
