@@ -11,7 +11,7 @@ from provider_helpers import RECIPIENT, RunningEmulator, account_headers, seed_n
 
 from herald.emulator.message_store import Message
 from herald.emulator.messaging import messaging
-from herald.providers import SendRequest, TwilioClient, TwilioCredentials
+from herald.providers import MessagingProvider, SendRequest, TwilioClient, TwilioCredentials
 
 
 def stored(emulator: RunningEmulator, sid: str) -> Message:
@@ -153,3 +153,9 @@ async def test_api_key_credentials_send_and_fetch(
     )
     message = await client.send_message(SendRequest(to=RECIPIENT, from_=sender, body="Keyed"))
     assert (await client.fetch_message(message.sid)).body == "Keyed"
+
+
+def test_twilio_client_is_a_messaging_provider(client: TwilioClient) -> None:
+    """TwilioClient satisfies the MessagingProvider port the worker depends on."""
+    provider: MessagingProvider = client
+    assert provider is client
