@@ -31,7 +31,7 @@ def test_missing_key_says_how_to_generate_one() -> None:
 
 def test_malformed_key_says_how_to_generate_one() -> None:
     """A key that is not Fernet's format is refused with the command that makes one."""
-    with pytest.raises(ConfigurationError, match="not a Fernet key.*generate_secret_key"):
+    with pytest.raises(ConfigurationError, match=r"not a Fernet key.*generate_secret_key"):
         SecretBox("not-a-key")
 
 
