@@ -23,10 +23,10 @@ from typing import Any
 from herald.domain.keywords import NO_MATCH, KeywordMatch
 from herald.domain.lifecycle import Status
 from herald.domain.phone import Channel
+from herald.domain.records import OptOutSource
 
 __all__ = [
     "EventType",
-    "OptOutSource",
     "encode_event",
     "envelope",
     "iso8601",
@@ -42,17 +42,6 @@ class EventType(enum.StrEnum):
     MESSAGE_STATUS_CHANGED = "message.status_changed"
     MESSAGE_INBOUND = "message.inbound"
     OPT_OUT_CHANGED = "opt_out.changed"
-
-
-class OptOutSource(enum.StrEnum):
-    """How an opt-out was recorded or lifted."""
-
-    KEYWORD = "keyword"
-    """The person texted an opt-out or opt-in keyword."""
-    API = "api"
-    """The application called `PUT` or `DELETE /v1/opt-outs/{address}`."""
-    ADMIN = "admin"
-    """An operator changed it with Herald's own tools."""
 
 
 def iso8601(moment: datetime) -> str:

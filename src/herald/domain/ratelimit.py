@@ -214,8 +214,12 @@ def gcra(tat: float, now: float, rate: float, burst: float, cost: float = 1.0) -
     if not (math.isfinite(cost) and cost > 0):
         raise ValueError(f"cost must be positive, not {cost}")
     interval = 1.0 / rate
-    new_tat = max(tat, now) + cost * interval
-    tolerance = max(burst, cost) * interval
-    if new_tat - now <= tolerance:
-        return GcraResult(allowed=True, tat=new_tat, retry_after=0.0)
-    return GcraResult(allowed=False, tat=tat, retry_after=new_tat - tolerance - now)
+    start = max(tat, now)
+    # The usual test, `start + cost * interval - now <= burst * interval`, rearranged so that an
+    # idle sender (start == now) compares 0.0 with a non-negative slack: written the usual way,
+    # rounding can refuse it with a retry_after of 1e-16, again and again.
+    backlog = start - now
+    slack = (max(burst, cost) - cost) * interval
+    if backlog <= slack:
+        return GcraResult(allowed=True, tat=start + cost * interval, retry_after=0.0)
+    return GcraResult(allowed=False, tat=tat, retry_after=backlog - slack)

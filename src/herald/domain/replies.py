@@ -16,6 +16,7 @@ one SMS segment with a brand of up to 30 characters, so a confirmation costs one
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
@@ -36,6 +37,7 @@ __all__ = [
 
 BRAND_VARIABLE: Final = "brand"
 DEFAULT_LANGUAGE: Final = "en"
+_LANGUAGE: Final = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")  # BCP 47-like: nl, pt-BR
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -132,7 +134,7 @@ def validate_overrides(overrides: Mapping[str, str]) -> None:
     kinds = {kind.value for kind in KeywordKind if kind is not KeywordKind.NONE}
     for key, text in overrides.items():
         kind, _, language = key.partition(":")
-        if kind not in kinds or (":" in key and not language):
+        if kind not in kinds or (":" in key and not _LANGUAGE.fullmatch(language)):
             raise ProblemError(
                 ProblemCode.INVALID_TEMPLATE,
                 f"{key!r} is not a reply: use opt_out, opt_in or help, optionally followed by "
