@@ -3,7 +3,7 @@
 The client receives its `aiohttp.ClientSession` (one per process, shared, closed by its owner)
 and never builds one. aiohttp rather than httpx because the worker's outbound POSTs are the hot
 path and aiohttp is about 20x faster at them here (`reference/PERF-FLOOR.md`,
-`bench/bench_http_clients.py`).
+`bench/http_clients.py`).
 
 Sends are attempted once: a retry of a send must go through the outbox, where the attempt is
 recorded first. Reads (GET) are retried a few times inside, since repeating them changes

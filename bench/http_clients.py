@@ -1,6 +1,6 @@
 """Concurrent form POSTs per second to a local server: aiohttp (Herald's client) against httpx.
 
-    .venv/bin/python bench/bench_http_clients.py [--requests N] [--concurrency C] [--rounds R]
+    .venv/bin/python bench/http_clients.py [--requests N] [--concurrency C] [--rounds R]
 
 Why: the worker's outbound POSTs to Twilio are its hot path, and PERF-FLOOR.md measured httpx's
 pool scaling poorly with concurrency. This script measures both clients the same way, in the
@@ -9,8 +9,9 @@ server does not share the clients' event loop): one client object each, `C` requ
 flight, keep-alive, a 318-byte form body like a Messages create. It prints a Markdown table of
 the median requests per second over `R` rounds, interleaved.
 
-httpx is not one of Herald's dependencies; when it is not importable its row says so. It is
-async HTTP, so it does not fit the synchronous `Pair` harness of `run.py` and runs on its own.
+httpx is installed with the development tools only for this comparison; Herald itself does not
+use it. It is async HTTP, so it does not fit the synchronous `Pair` harness of `run.py` and runs
+on its own.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from typing import Any
 import aiohttp
 import uvicorn
 
-from harness import Pair
-
 BODY = (
     b"To=%2B14155552671&From=%2B14155550100&Body=Your+order+%231042+has+shipped+and+will+arrive"
     b"+tomorrow+between+9+and+12.+Track+it+at+https%3A%2F%2Fexample.com%2Ft%2F1042&StatusCallback"
@@ -39,11 +38,6 @@ BODY = (
 )
 RESPONSE = b'{"sid": "SM00000000000000000000000000000000", "status": "queued"}'
 HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-def pairs() -> list[Pair]:
-    """None for `run.py`: this benchmark is asynchronous and runs as a script of its own."""
-    return []
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
