@@ -264,7 +264,7 @@ _CATALOGUE: Final = (
         ProblemCode.FORBIDDEN,
         403,
         "Forbidden",
-        "Use an API key of the tenant that owns this resource.",
+        "Use an API key that is allowed to do this; no key reaches another tenant's data.",
     ),
     Problem(
         ProblemCode.RATE_LIMITED,
