@@ -26,6 +26,7 @@ def _stop(sid: str = "SM" + "1" * 32) -> NewInbound:
         body="Stop",
         keyword_kind=KeywordKind.OPT_OUT,
         keyword="STOP",
+        keyword_language="en",
     )
 
 
@@ -38,6 +39,7 @@ async def test_insert_stores_and_announces(engine: AsyncEngine, tenant: Tenant) 
     assert await repository.get(tenant.id, received.message.id) == received.message
     events = await EventRepository(engine).list_after(tenant.id)
     assert [(each.type, each.payload["body"]) for each in events] == [(MESSAGE_INBOUND, "Stop")]
+    assert events[0].payload["keyword"] == {"kind": "opt_out", "keyword": "STOP", "language": "en"}
 
 
 async def test_duplicate_webhook_returns_the_stored_message(

@@ -260,7 +260,11 @@ class OptOutChange:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class NewInbound:
-    """A message a person sent to one of the tenant's numbers, as the webhook received it."""
+    """A message a person sent to one of the tenant's numbers, as the webhook received it.
+
+    Each `media` item holds the attachment's `url` and `content_type`. The keyword fields are
+    those of `herald.domain.keywords.classify`'s match (`keyword_kind` NONE: not a keyword).
+    """
 
     provider_sid: str
     channel: Channel
@@ -271,6 +275,7 @@ class NewInbound:
     media: tuple[Mapping[str, str], ...] = ()
     keyword_kind: KeywordKind = KeywordKind.NONE
     keyword: str | None = None
+    keyword_language: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -288,6 +293,7 @@ class InboundMessage:
     media: tuple[Mapping[str, str], ...]
     keyword_kind: KeywordKind
     keyword: str | None
+    keyword_language: str | None
     received_at: datetime
 
 

@@ -5,8 +5,10 @@ opt-out, an inbound message), and in that transaction it is fanned out: one `eve
 row per active webhook endpoint of the tenant that wants its type. So an event is never lost
 between the change and its delivery, and never delivered for a change that was rolled back.
 
-The integer `id` is the polling cursor (`GET /v1/events?after=`); `public_id` (`evt_...`) is
-the stable id applications de-duplicate on.
+The payload stored is the event's `data`, built by `herald.domain.events`; the envelope
+(`id`, `type`, `created_at`) comes from the row: `public_id` (`evt_...`) is the envelope's
+`id`, the stable id applications de-duplicate on. The integer `id` orders events and is the
+polling cursor (`GET /v1/events?after=`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Final
 from sqlalchemy import Row, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from herald.domain.events import EventType
 from herald.domain.records import Event
 from herald.errors import InvalidInput
 from herald.storage import ids
@@ -30,9 +33,9 @@ from herald.storage.schema import (
     webhook_endpoints,
 )
 
-MESSAGE_STATUS_CHANGED: Final = "message.status_changed"
-MESSAGE_INBOUND: Final = "message.inbound"
-OPT_OUT_CHANGED: Final = "opt_out.changed"
+MESSAGE_STATUS_CHANGED: Final = EventType.MESSAGE_STATUS_CHANGED.value
+MESSAGE_INBOUND: Final = EventType.MESSAGE_INBOUND.value
+OPT_OUT_CHANGED: Final = EventType.OPT_OUT_CHANGED.value
 MAX_PAGE: Final = 500
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from herald.domain.events import message_status_changed_data
 from herald.domain.lifecycle import Status
 from herald.domain.phone import Channel
 from herald.domain.records import HistorySource, MessageRecord, Purpose, StatusChange
@@ -69,19 +70,22 @@ async def emit_status_changed(
     now: datetime,
 ) -> None:
     """Append the `message.status_changed` event for `message`'s current status."""
-    payload = {
-        "message_id": message.id,
-        "status": message.status.value,
-        "previous_status": None if previous is None else previous.value,
-        "channel": message.channel.value,
-        "to": message.to,
-        "from": message.from_,
-        "provider_sid": message.provider_sid,
-        "error_code": message.error_code,
-        "error_message": message.error_message,
-        "metadata": dict(message.metadata),
-        "occurred_at": occurred_at.isoformat(),
-    }
+    payload = message_status_changed_data(
+        message_id=message.id,
+        channel=message.channel,
+        to=message.to,
+        from_=message.from_ or "",
+        status=message.status,
+        previous_status=previous or message.status,
+        occurred_at=occurred_at,
+        error_code=message.error_code,
+        error_message=message.error_message,
+        provider_sid=message.provider_sid,
+        metadata=message.metadata,
+    )
+    if previous is None:
+        # A message's first event (it was accepted or scheduled) has no status before it.
+        payload["previous_status"] = None
     await append_event(
         connection,
         tenant_id=message.tenant_id,

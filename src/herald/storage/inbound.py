@@ -13,7 +13,8 @@ from typing import Any, Final
 from sqlalchemy import Row, case, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from herald.domain.keywords import KeywordKind
+from herald.domain.events import message_inbound_data
+from herald.domain.keywords import NO_MATCH, KeywordKind, KeywordMatch
 from herald.domain.phone import Channel
 from herald.domain.records import InboundMessage, NewInbound, Received
 from herald.errors import Conflict, InvalidInput
@@ -45,6 +46,7 @@ class InboundRepository:
             "media": [dict(item) for item in message.media],
             "keyword_kind": message.keyword_kind.value,
             "keyword": message.keyword,
+            "keyword_language": message.keyword_language,
             "received_at": now,
         }
         async with write_transaction(self._engine) as connection:
@@ -72,19 +74,17 @@ class InboundRepository:
                 connection,
                 tenant_id=tenant_id,
                 type_=MESSAGE_INBOUND,
-                payload={
-                    "inbound_id": stored.id,
-                    "provider_sid": stored.provider_sid,
-                    "channel": stored.channel.value,
-                    "from": stored.from_,
-                    "to": stored.to,
-                    "body": stored.body,
-                    "num_media": stored.num_media,
-                    "media": [dict(item) for item in stored.media],
-                    "keyword_kind": stored.keyword_kind.value,
-                    "keyword": stored.keyword,
-                    "received_at": now.isoformat(),
-                },
+                payload=message_inbound_data(
+                    message_id=stored.id,
+                    channel=stored.channel,
+                    from_=stored.from_,
+                    to=stored.to,
+                    body=stored.body,
+                    received_at=now,
+                    media=stored.media,
+                    keyword=_keyword_match(stored),
+                    provider_sid=stored.provider_sid,
+                ),
                 now=now,
             )
             return Received(message=stored, created=True)
@@ -182,5 +182,12 @@ def _inbound(values: Any) -> InboundMessage:
         media=tuple(values["media"]),
         keyword_kind=KeywordKind(values["keyword_kind"]),
         keyword=values["keyword"],
+        keyword_language=values["keyword_language"],
         received_at=values["received_at"],
     )
+
+
+def _keyword_match(message: InboundMessage) -> KeywordMatch:
+    if message.keyword_kind is KeywordKind.NONE:
+        return NO_MATCH
+    return KeywordMatch(message.keyword_kind, message.keyword, message.keyword_language)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from herald.domain.events import opt_out_changed_data
 from herald.domain.phone import Channel
 from herald.domain.records import OptOut, OptOutChange, OptOutSource
 from herald.errors import InvalidInput
@@ -173,14 +174,14 @@ async def _record_change(
             connection,
             tenant_id=values["tenant_id"],
             type_=OPT_OUT_CHANGED,
-            payload={
-                "channel": values["channel"],
-                "address": values["address"],
-                "opted_out": values["opted_out"],
-                "source": values["source"],
-                "keyword": values["keyword"],
-                "occurred_at": values["updated_at"].isoformat(),
-            },
+            payload=opt_out_changed_data(
+                channel=Channel(values["channel"]),
+                address=values["address"],
+                opted_out=values["opted_out"],
+                source=OptOutSource(values["source"]),
+                changed_at=values["updated_at"],
+                keyword=values["keyword"],
+            ),
             now=values["updated_at"],
         )
 

@@ -235,6 +235,7 @@ inbound_messages = Table(
     Column("media", JSON, nullable=False),
     Column("keyword_kind", String(16), nullable=False),
     Column("keyword", String(64)),
+    Column("keyword_language", String(8)),
     Column("received_at", UtcDateTime(), nullable=False),
     Index(None, "tenant_id", "received_at", "id"),
 )

@@ -98,6 +98,7 @@ def upgrade() -> None:
         sa.Column("media", sa.JSON(), nullable=False),
         sa.Column("keyword_kind", sa.String(length=16), nullable=False),
         sa.Column("keyword", sa.String(length=64), nullable=True),
+        sa.Column("keyword_language", sa.String(length=8), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_inbound_messages_tenant_id_tenants")
