@@ -53,6 +53,7 @@ def test_body_and_template_together_conflict() -> None:
     """A request gives one kind of content, not two."""
     error = refused("conflicting_content", body="Hi", template="otp", variables={"code": "1"})
     assert error.extra["fields"] == ["body", "template"]
+    assert "gives body and template;" in error.detail
 
 
 def test_body_and_content_sid_together_conflict() -> None:

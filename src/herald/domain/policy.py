@@ -196,8 +196,8 @@ def _check_content_shape(request: SendRequest) -> None:
     if len(given) > 1:
         raise ProblemError(
             ProblemCode.CONFLICTING_CONTENT,
-            f"The request gives both {' and '.join(given)}; give exactly one of body, template "
-            "and content_sid.",
+            f"The request gives {' and '.join(given)}; give exactly one of body, template and "
+            "content_sid.",
             fields=given,
         )
     if request.variables and request.template is None:
@@ -333,11 +333,12 @@ def _check_alphanumeric(
             )
         )
     elif verdict.support is AlphanumericSupport.UNKNOWN:
+        where = number.region or f"+{number.country_code}"
         warnings.append(
             SendWarning(
                 WarningCode.SENDER_COUNTRY_UNKNOWN,
-                f"Herald has no rule for alphanumeric sender IDs to {number.region or 'this '}"
-                "number; Twilio refuses the message (21612) if its networks do not take them.",
+                f"Herald has no rule for alphanumeric sender IDs to {where}; Twilio refuses the "
+                "message (21612) if its networks do not take them.",
                 {"region": number.region},
             )
         )
