@@ -120,34 +120,55 @@ def _floor_app() -> Starlette:
 
 @dataclasses.dataclass
 class Tally:
-    """The callbacks a receiver has seen; `last` is on the monotonic clock all processes share."""
+    """The callbacks a receiver has seen; `last` is on the monotonic clock all processes share.
+
+    `count` counts distinct events (by `I-Twilio-Idempotency-Token`, as an application would
+    de-duplicate them); `duplicates` the deliveries of an event already received.
+    """
 
     count: int = 0
+    duplicates: int = 0
     last: float = 0.0
     statuses: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def _receiver_app() -> web.Application:
     tally = Tally()
+    tokens: set[str] = set()
+    # Each round posts to its own path, so that a late retry of an earlier round is not counted.
+    current = {"round": ""}
 
     async def callback(request: web.Request) -> web.Response:
         status = str((await request.post()).get("MessageStatus", ""))
-        tally.statuses[status] = tally.statuses.get(status, 0) + 1
-        tally.count += 1
-        tally.last = time.perf_counter()
+        token = request.headers.get("I-Twilio-Idempotency-Token", "")
+        if request.match_info["round"] != current["round"]:
+            return web.Response()
+        if token in tokens:
+            tally.duplicates += 1
+        else:
+            tokens.add(token)
+            tally.statuses[status] = tally.statuses.get(status, 0) + 1
+            tally.count += 1
+            tally.last = time.perf_counter()
         return web.Response()
 
     async def stats(_request: web.Request) -> web.Response:
         return web.json_response(dataclasses.asdict(tally))
 
-    async def reset(_request: web.Request) -> web.Response:
-        tally.count, tally.last = 0, 0.0
+    async def reset(request: web.Request) -> web.Response:
+        current["round"] = request.match_info["round"]
+        tally.count, tally.duplicates, tally.last = 0, 0, 0.0
         tally.statuses.clear()
+        tokens.clear()
         return web.json_response({})
 
     app = web.Application()
     app.add_routes(
-        [web.post("/status", callback), web.get("/stats", stats), web.post("/reset", reset)]
+        [
+            web.post("/status/{round}", callback),
+            web.get("/stats", stats),
+            web.post("/reset/{round}", reset),
+        ]
     )
     return app
 
@@ -221,6 +242,7 @@ class Run:
     p99_ms: float
     cpu_us_per_create: float
     callbacks_per_s: float = 0.0
+    duplicates: float = 0.0
 
 
 async def wait_ready(session: aiohttp.ClientSession, url: str) -> None:
@@ -313,9 +335,10 @@ async def measure_emulator(
     ) as response:
         response.raise_for_status()
         senders = [number["phone_number"] for number in (await response.json())["numbers"]]
-    async with session.post(receiver.base_url + "/reset") as response:
+    round_id = secrets.token_hex(4)
+    async with session.post(f"{receiver.base_url}/reset/{round_id}") as response:
         response.raise_for_status()
-    callback_url = receiver.base_url + "/status"
+    callback_url = f"{receiver.base_url}/status/{round_id}"
     forms = [
         {
             "To": to,
@@ -341,6 +364,7 @@ async def measure_emulator(
         p99_ms=p99,
         cpu_us_per_create=used / args.messages * 1e6,
         callbacks_per_s=expected / (stats.last - start),
+        duplicates=stats.duplicates,
     )
 
 
@@ -386,7 +410,8 @@ def _row(label: str, emulator: Run, floor: Run) -> str:
         f"| {label} | {emulator.creates_per_s:,.0f} | {emulator.callbacks_per_s:,.0f} | "
         f"{emulator.p50_ms:.1f} / {emulator.p99_ms:.1f} | {emulator.cpu_us_per_create:,.0f} | "
         f"{floor.creates_per_s:,.0f} | {floor.p50_ms:.1f} / {floor.p99_ms:.1f} | "
-        f"{floor.cpu_us_per_create:,.0f} | {floor.creates_per_s / emulator.creates_per_s:.1f} |"
+        f"{floor.cpu_us_per_create:,.0f} | {floor.creates_per_s / emulator.creates_per_s:.1f} | "
+        f"{emulator.duplicates:,.0f} |"
     )
 
 
@@ -409,9 +434,9 @@ def report(args: argparse.Namespace, results: list[tuple[Run, Run]]) -> None:
     )
     print(
         "| round | creates/s | callbacks/s | p50 / p99 ms | server CPU µs/create | "
-        "floor creates/s | floor p50 / p99 ms | floor CPU µs/create | x floor |"
+        "floor creates/s | floor p50 / p99 ms | floor CPU µs/create | x floor | duplicates |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for number, (emulator, floor) in enumerate(results, 1):
         print(_row(str(number), emulator, floor))
     emulators = [emulator for emulator, _ in results]
