@@ -85,6 +85,7 @@ class ProblemCode(enum.StrEnum):
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     RATE_LIMITED = "rate_limited"
+    REQUEST_TOO_LARGE = "request_too_large"
     INTERNAL_ERROR = "internal_error"
     SERVICE_UNAVAILABLE = "service_unavailable"
     SCHEMA_OUTDATED = "schema_outdated"
@@ -271,6 +272,13 @@ _CATALOGUE: Final = (
         429,
         "Too many requests",
         "Wait for the number of seconds in the Retry-After header, then try again.",
+    ),
+    Problem(
+        ProblemCode.REQUEST_TOO_LARGE,
+        413,
+        "Request too large",
+        "Send a request body of at most `max_bytes` bytes; a message's text is at most 1,600 "
+        "characters.",
     ),
     Problem(
         ProblemCode.INTERNAL_ERROR,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, case, select
+from sqlalchemy import Row, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from herald.domain.events import message_inbound_data
@@ -129,6 +129,20 @@ class InboundRepository:
         w = whatsapp_windows.c
         query = select(w.last_inbound_at).where(
             w.tenant_id == tenant_id, w.business_address == business, w.customer_address == customer
+        )
+        async with self._engine.connect() as connection:
+            value: datetime | None = await connection.scalar(query)
+            return value
+
+    async def last_inbound_from(self, tenant_id: str, *, customer: str) -> datetime | None:
+        """When `customer` last wrote to any of the tenant's WhatsApp senders, or None.
+
+        A Messaging Service picks the WhatsApp sender from its pool, so for a message sent
+        through one the window that counts is the customer's latest with any sender.
+        """
+        w = whatsapp_windows.c
+        query = select(func.max(w.last_inbound_at)).where(
+            w.tenant_id == tenant_id, w.customer_address == customer
         )
         async with self._engine.connect() as connection:
             value: datetime | None = await connection.scalar(query)

@@ -108,6 +108,15 @@ class MessageRepository:
                     return replay
             raise StorageError(f"Could not store the message: {exc.orig}") from exc
 
+    async def replay(self, tenant_id: str, key: str, fingerprint: str) -> Accepted | None:
+        """The message `key` already created (`created=False`), or None if the key is unused.
+
+        Raises `IdempotencyConflict` when the key was used with another fingerprint. The API
+        asks before checking the request again, so a replay is answered even when the rules
+        would now refuse the request (the recipient opted out since, say).
+        """
+        return await self._replay(tenant_id, key, fingerprint)
+
     async def _replay(
         self,
         tenant_id: str,

@@ -1,0 +1,50 @@
+"""The API's FastAPI app: its routers, its error handling, its body limit and its reference.
+
+`create_api(deps)` builds the app applications call (`/v1/...`, `/healthz`, `/readyz`,
+`/openapi.json`, `/docs`). The composition root (`herald.gateway`) adds the Twilio webhook
+routes to the same app with `app.include_router(...)`; every error any of them raises becomes a
+problem document through the handlers installed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import APIRouter, FastAPI
+
+from herald import __version__
+from herald.api import docs_page, endpoints, events, health, messages, optouts
+from herald.api.deps import ApiDeps
+from herald.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
+from herald.api.problems import install_problem_handlers
+
+DESCRIPTION = (
+    "Send SMS and WhatsApp messages through Herald, follow their delivery, honour opt-outs and "
+    "receive events. Authenticate with `Authorization: Bearer <api key>`. Every error is an "
+    "RFC 9457 problem document (`application/problem+json`) with a stable `code`."
+)
+
+
+def create_api(
+    deps: ApiDeps,
+    *,
+    extra_routers: Sequence[APIRouter] = (),
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """The HTTP API over `deps`, with `extra_routers` (e.g. the webhook intake) mounted too."""
+    app = FastAPI(
+        title="Herald",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.herald = deps
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    for module in (messages, optouts, endpoints, events, health, docs_page):
+        app.include_router(module.router)
+    for router in extra_routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,289 @@
+"""`/v1/messages`: accept a message into the outbox, preview one, read and list them.
+
+Accepting runs every sending rule (`herald.domain.policy.plan_send`) with the two facts that
+live in the database, the recipient's opt-out and their WhatsApp window, then commits the
+message (`MessageRepository.accept`). From that commit on the worker owns it.
+
+Idempotency: with an `Idempotency-Key` header, the key is looked up *before* the rules run, so
+that repeating a request always gets the original message back (`200`, with the header
+`Idempotent-Replayed: true`) even if the rules would now refuse it; the same key with a
+different request is `409 idempotency_conflict`. A new message is `202 Accepted`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Header, Query, Response
+
+from herald.api.auth import CurrentTenant
+from herald.api.deps import ApiDeps, Deps
+from herald.api.message_views import (
+    AcceptedMessageView,
+    MessageDetailView,
+    MessagePage,
+    MessageView,
+    PreviewView,
+    SendMessageRequest,
+    accepted_view,
+    detail_view,
+    message_fields,
+    preview_view,
+)
+from herald.api.problems import problem_responses
+from herald.domain.lifecycle import Status
+from herald.domain.phone import Channel, parse_address
+from herald.domain.policy import (
+    SendContext,
+    SendPlan,
+    SendRequest,
+    TenantDefaults,
+    parse_send_at,
+    plan_send,
+    resolve_parties,
+)
+from herald.domain.problems import ProblemCode, ProblemError
+from herald.domain.records import MessageFilter, NewMessage, Tenant
+from herald.domain.senders import SenderKind
+from herald.domain.templates import Template
+from herald.errors import InvalidPhoneNumber
+from herald.storage.messages import MAX_PAGE
+
+router = APIRouter(prefix="/v1/messages", tags=["messages"])
+
+MAX_IDEMPOTENCY_KEY: Final = 255
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Any unique string up to 255 characters (a UUID is ideal); repeating the "
+        "request with the same key returns the original message instead of sending again. "
+        "Keys are kept at least 24 hours (HERALD_IDEMPOTENCY_HOURS).",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=AcceptedMessageView,
+    response_model_by_alias=True,
+    summary="Send a message",
+    responses={
+        200: {
+            "description": "A repeated request: the original message.",
+            "model": AcceptedMessageView,
+        },
+        **problem_responses(401, 409, 413, 422, 503),
+    },
+)
+async def send_message(
+    payload: SendMessageRequest,
+    tenant: CurrentTenant,
+    deps: Deps,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> AcceptedMessageView:
+    """Check the message against every sending rule and commit it to the outbox."""
+    key = _checked_key(idempotency_key)
+    fingerprint = payload.fingerprint()
+    if key is not None:
+        replay = await deps.messages.replay(tenant.id, key, fingerprint)
+        if replay is not None:
+            _mark_replayed(response)
+            return accepted_view(replay.message, ())
+    now = deps.clock()
+    plan = await _plan(payload, tenant, deps, now)
+    accepted = await deps.messages.accept(
+        tenant.id,
+        _new_message(plan, payload),
+        now=now,
+        idempotency_key=key,
+        fingerprint=fingerprint if key is not None else None,
+    )
+    if not accepted.created:
+        _mark_replayed(response)
+        return accepted_view(accepted.message, ())
+    return accepted_view(accepted.message, plan.warnings)
+
+
+@router.post(
+    "/preview",
+    response_model=PreviewView,
+    response_model_by_alias=True,
+    summary="Check a message without sending it",
+    responses=problem_responses(401, 413, 422, 503),
+)
+async def preview_message(
+    payload: SendMessageRequest, tenant: CurrentTenant, deps: Deps
+) -> PreviewView:
+    """Run the same checks and segment analysis as sending; nothing is stored or sent."""
+    return preview_view(await _plan(payload, tenant, deps, deps.clock()))
+
+
+@router.get(
+    "/{message_id}",
+    response_model=MessageDetailView,
+    response_model_by_alias=True,
+    summary="Read a message and its status history",
+    responses=problem_responses(401, 404),
+)
+async def get_message(message_id: str, tenant: CurrentTenant, deps: Deps) -> MessageDetailView:
+    """The message with every status report received for it, oldest first."""
+    record = await deps.messages.get(tenant.id, message_id)
+    history = await deps.messages.history(tenant.id, message_id)
+    if record is None or history is None:
+        raise ProblemError(
+            ProblemCode.NOT_FOUND, f"There is no message {message_id!r} for this API key."
+        )
+    return detail_view(record, history)
+
+
+@router.get(
+    "",
+    response_model=MessagePage,
+    response_model_by_alias=True,
+    summary="List messages",
+    responses=problem_responses(401, 422),
+)
+async def list_messages(
+    *,
+    tenant: CurrentTenant,
+    deps: Deps,
+    status: Annotated[Status | None, Query(description="Only messages in this status.")] = None,
+    channel: Annotated[Channel | None, Query(description="`sms` or `whatsapp`.")] = None,
+    to: Annotated[
+        str | None, Query(description="Only messages to this `+E164` or `whatsapp:+E164`.")
+    ] = None,
+    created_from: Annotated[
+        datetime | None, Query(description="Created at or after (ISO 8601 with offset).")
+    ] = None,
+    created_to: Annotated[
+        datetime | None, Query(description="Created at or before (ISO 8601 with offset).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Messages per page.")] = 50,
+    cursor: Annotated[
+        str | None, Query(description="The `next_cursor` of the previous page.")
+    ] = None,
+) -> MessagePage:
+    """The tenant's messages, newest first, a page at a time."""
+    filters = MessageFilter(
+        status=status,
+        channel=channel,
+        to=None if to is None else _address(to),
+        created_from=_aware(created_from, "created_from"),
+        created_to=_aware(created_to, "created_to"),
+    )
+    page = await deps.messages.list(tenant.id, filters, limit=limit, cursor=cursor)
+    return MessagePage(
+        data=[MessageView.model_validate(message_fields(each)) for each in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+def tenant_defaults(tenant: Tenant) -> TenantDefaults:
+    """What the tenant configured that the send policy relies on."""
+    settings = tenant.settings
+    return TenantDefaults(
+        default_region=settings.default_region,
+        default_sender=settings.default_sender,
+        messaging_service_sid=settings.messaging_service_sid,
+        templates={name: Template(name, body) for name, body in settings.templates.items()},
+    )
+
+
+async def _plan(
+    payload: SendMessageRequest, tenant: Tenant, deps: ApiDeps, now: datetime
+) -> SendPlan:
+    request = SendRequest(
+        channel=payload.channel,
+        to=payload.to,
+        from_=payload.from_,
+        body=payload.body,
+        template=payload.template,
+        variables=payload.variables,
+        content_sid=payload.content_sid,
+        content_variables=payload.content_variables,
+        media_urls=tuple(payload.media_urls),
+        send_at=None if payload.send_at is None else parse_send_at(payload.send_at),
+        purpose=payload.purpose,
+        reply_expected=payload.reply_expected,
+    )
+    defaults = tenant_defaults(tenant)
+    parties = resolve_parties(request, defaults)
+    # Opt-outs are kept per channel under the bare E.164 number (docs/storage.md).
+    opted_out = await deps.opt_outs.is_opted_out(
+        tenant.id, parties.channel, parties.recipient.number.e164
+    )
+    last_inbound = None
+    if parties.channel is Channel.WHATSAPP:
+        if parties.sender.kind is SenderKind.MESSAGING_SERVICE:
+            last_inbound = await deps.inbound.last_inbound_from(tenant.id, customer=parties.to)
+        else:
+            last_inbound = await deps.inbound.last_inbound_at(
+                tenant.id, business=parties.sender.value, customer=parties.to
+            )
+    context = SendContext(defaults, now, opted_out=opted_out, whatsapp_last_inbound_at=last_inbound)
+    return plan_send(request, context)
+
+
+def _new_message(plan: SendPlan, payload: SendMessageRequest) -> NewMessage:
+    return NewMessage(
+        channel=plan.channel,
+        to=plan.to,
+        from_=plan.sender.value,
+        body=plan.body,
+        encoding=plan.encoding,
+        segments=plan.segments,
+        purpose=plan.purpose,
+        metadata=payload.metadata,
+        template=plan.template,
+        template_variables=dict(plan.variables) if plan.template is not None else None,
+        content_sid=plan.content_sid,
+        content_variables=dict(plan.content_variables) if plan.content_sid is not None else None,
+        media_urls=plan.media_urls,
+        send_at=plan.send_at,
+    )
+
+
+def _checked_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
+        raise ProblemError(
+            ProblemCode.INVALID_REQUEST,
+            f"The Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII "
+            "characters; a UUID is a good choice.",
+            field="Idempotency-Key",
+        )
+    return key
+
+
+def _mark_replayed(response: Response) -> None:
+    response.status_code = 200
+    response.headers[REPLAYED_HEADER] = "true"
+
+
+def _address(text: str) -> str:
+    try:
+        return parse_address(text).twilio_form
+    except InvalidPhoneNumber as exc:
+        raise ProblemError(
+            ProblemCode.INVALID_REQUEST,
+            f"to: {exc.detail}",
+            field="to",
+            reason=exc.reason,
+        ) from None
+
+
+def _aware(moment: datetime | None, name: str) -> datetime | None:
+    if moment is not None and moment.utcoffset() is None:
+        raise ProblemError(
+            ProblemCode.INVALID_REQUEST,
+            f"{name} has no UTC offset; add Z or the offset, e.g. 2030-01-31T09:00:00Z.",
+            field=name,
+        )
+    return moment

@@ -1,0 +1,149 @@
+"""Every error the API answers with, as one RFC 9457 problem document (`application/problem+json`).
+
+`install_problem_handlers(app)` registers the only exception handlers of the app:
+
+- `ProblemError` and any other `HeraldError`: mapped by `herald.domain.problems.problem_for`
+  (a `StorageError` becomes `service_unavailable`, its detail kept for the log only);
+- request validation errors (a wrong type, a missing or unknown field, malformed JSON):
+  `invalid_request`, naming each field at fault;
+- Starlette's HTTP errors (an unknown path, a method the path does not take): `not_found`,
+  `method_not_allowed` with the `Allow` header, and so on;
+- anything else: `internal_error`, logged with its traceback, which never reaches the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+from herald.domain.problems import ProblemCode, ProblemError, problem_for
+from herald.errors import HeraldError
+
+logger = logging.getLogger("herald.api")
+
+PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
+
+_BY_HTTP_STATUS: Final = {
+    401: ProblemCode.UNAUTHORIZED,
+    403: ProblemCode.FORBIDDEN,
+    404: ProblemCode.NOT_FOUND,
+    405: ProblemCode.METHOD_NOT_ALLOWED,
+    413: ProblemCode.REQUEST_TOO_LARGE,
+    429: ProblemCode.RATE_LIMITED,
+}
+_SERVER_ERROR: Final = 500
+
+
+class ProblemDocument(BaseModel):
+    """An RFC 9457 problem document; extension members (e.g. `field`) may follow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="`https://herald.dev/problems/` followed by the code.")
+    title: str = Field(description="The problem's fixed, short title.")
+    status: int = Field(description="The HTTP status.")
+    detail: str = Field(description="What was wrong with this request, and what to do.")
+    code: str = Field(description="The stable code to branch on (docs/sending-rules.md).")
+    hint: str = Field(description="How to fix this kind of problem.")
+    instance: str | None = Field(default=None, description="The request's path.")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting problem documents with these statuses."""
+    return {
+        status: {"model": ProblemDocument, "content": {PROBLEM_MEDIA_TYPE: {}}}
+        for status in statuses
+    }
+
+
+def problem_response(
+    error: ProblemError, request: Request, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The response carrying `error`'s document, with the headers its status calls for."""
+    extra = dict(headers or {})
+    if error.status == 401:  # noqa: PLR2004 - RFC 9110 requires the challenge with a 401
+        extra.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(
+        error.document(instance=request.url.path),
+        status_code=error.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=extra,
+    )
+
+
+async def _herald_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HeraldError)
+    problem = problem_for(exc)
+    if problem.status >= _SERVER_ERROR:
+        # The document hides the cause (it may name hosts or SQL); the log keeps it.
+        logger.error("%s %s failed: %s", request.method, request.url.path, exc.detail)
+    return problem_response(problem, request)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_field_error(error) for error in exc.errors()]
+    first = errors[0] if errors else {"field": "body", "message": "is not valid"}
+    shown = "; ".join(f"{each['field']}: {each['message']}" for each in errors[:5])
+    problem = ProblemError(
+        ProblemCode.INVALID_REQUEST,
+        f"The request is not valid: {shown}.",
+        field=first["field"],
+        errors=errors,
+    )
+    return problem_response(problem, request)
+
+
+def _field_error(error: Mapping[str, Any]) -> dict[str, str]:
+    location: Sequence[Any] = error.get("loc", ())
+    # The first element says where (body, query, path, header); the rest is the field's path.
+    path = [str(part) for part in location[1:]] or [str(part) for part in location]
+    message = str(error.get("msg", "is not valid"))
+    if error.get("type") == "extra_forbidden":
+        message = "is not a field of this request (check its spelling)"
+    elif error.get("type") == "json_invalid":
+        message = "is not valid JSON"
+        path = ["body"]
+    return {"field": ".".join(path) or "body", "message": message}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = _BY_HTTP_STATUS.get(exc.status_code)
+    if code is None:
+        code = (
+            ProblemCode.INTERNAL_ERROR
+            if exc.status_code >= _SERVER_ERROR
+            else (ProblemCode.INVALID_REQUEST)
+        )
+    if code is ProblemCode.NOT_FOUND:
+        detail = f"There is no resource at {request.url.path}; check the path and the id in it."
+    elif code is ProblemCode.METHOD_NOT_ALLOWED:
+        allowed = (exc.headers or {}).get("Allow", "")
+        detail = f"{request.url.path} does not take {request.method}; it takes {allowed}."
+    else:
+        detail = str(exc.detail)
+    return problem_response(ProblemError(code, detail), request, exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        ProblemError(ProblemCode.INTERNAL_ERROR, "Herald could not complete the request."),
+        request,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error `app` raises a problem document."""
+    app.add_exception_handler(HeraldError, _herald_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
