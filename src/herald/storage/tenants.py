@@ -64,6 +64,16 @@ class TenantRepository:
         """The tenant with this name, or None."""
         return await self._one(tenants.c.name == name)
 
+    async def with_twilio_account(self, account_sid: str) -> list[Tenant]:
+        """Every tenant on the Twilio account `account_sid`, by name (webhooks name only it)."""
+        query = (
+            select(tenants)
+            .where(tenants.c.twilio_account_sid == account_sid)
+            .order_by(tenants.c.name)
+        )
+        async with self._engine.connect() as connection:
+            return [tenant_from_row(row) for row in await connection.execute(query)]
+
     async def list(self) -> list[Tenant]:
         """Every tenant, by name."""
         async with self._engine.connect() as connection:

@@ -1,0 +1,133 @@
+"""Reading a Twilio webhook request: its form, within limits, and the URL Twilio signed.
+
+Twilio posts `application/x-www-form-urlencoded` UTF-8 forms of a few kilobytes. Anything else
+is refused with a 4xx before it is parsed (`Rejected`): a body over `MAX_BODY_BYTES` (413),
+another content type (415), a form that is not UTF-8 or has too many fields (400). Parameters
+Herald does not know are kept: Twilio adds new ones without notice, and the signature covers
+every parameter received.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Final
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+
+from herald.settings import Settings
+
+MAX_BODY_BYTES: Final = 64 * 1024
+MAX_FIELDS: Final = 500
+FORM_TYPE: Final = "application/x-www-form-urlencoded"
+
+
+class Rejected(Exception):
+    """The request is refused with `status`; `reason` is the short text answered."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Form:
+    """The parameters of a webhook, in the order sent, with repeated names kept."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+        self._first: dict[str, str] = {}
+        for name, value in pairs:
+            self._first.setdefault(name, value)
+
+    def get(self, name: str, default: str = "") -> str:
+        """The first value of `name`, or `default`."""
+        return self._first.get(name, default)
+
+    def required(self, name: str) -> str:
+        """The value of `name`; a 400 when it is missing or empty."""
+        value = self._first.get(name, "")
+        if not value:
+            raise Rejected(400, f"The webhook has no {name}.")
+        return value
+
+
+async def read_form(request: Request) -> Form:
+    """The request's form, or `Rejected` saying why it cannot be read."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise Rejected(415, f"Twilio webhooks are {FORM_TYPE}; got {content_type or 'none'}.")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise Rejected(400, "Content-Length is not a number.")
+        if int(declared) > MAX_BODY_BYTES:
+            raise Rejected(413, f"The body is over {MAX_BODY_BYTES} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise Rejected(413, f"The body is over {MAX_BODY_BYTES} bytes.")
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except UnicodeDecodeError:
+        raise Rejected(400, "The form is not UTF-8.") from None
+    except ValueError:
+        raise Rejected(400, f"The form has more than {MAX_FIELDS} fields.") from None
+    return Form(pairs)
+
+
+def signed_urls(request: Request, settings: Settings) -> list[str]:
+    """The URLs Twilio may have signed this request with, the likeliest first.
+
+    Twilio signs the URL it requested. Behind a proxy that is not the URL Herald sees, so
+    Herald checks the public base URL (`HERALD_PUBLIC_URL`, else `http://HOST:PORT`) with the
+    request's path and query; and, when the request comes from one of `HERALD_TRUSTED_PROXIES`,
+    the scheme and host in its `X-Forwarded-Proto` and `X-Forwarded-Host` first. A header from
+    anyone else is ignored: it would let a client choose the URL that is checked.
+    """
+    scope = request.scope
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else request.url.path
+    query = scope.get("query_string", b"").decode("latin-1")
+    tail = path + (f"?{query}" if query else "")
+    urls = []
+    forwarded = _forwarded_base(request, settings.trusted_proxies)
+    if forwarded is not None:
+        urls.append(forwarded + tail)
+    configured = settings.base_url + tail
+    if configured not in urls:
+        urls.append(configured)
+    return urls
+
+
+def _forwarded_base(request: Request, trusted: tuple[str, ...]) -> str | None:
+    peer = request.client.host if request.client is not None else None
+    if peer is None or not _is_trusted(peer, trusted):
+        return None
+    host = _first(request.headers.get("x-forwarded-host"))
+    if not host:
+        return None
+    proto = (_first(request.headers.get("x-forwarded-proto")) or request.url.scheme).lower()
+    return f"{proto}://{host}"
+
+
+def _first(value: str | None) -> str:
+    # A chain of proxies appends; the first value is what the client (Twilio) used.
+    return "" if value is None else value.split(",")[0].strip()
+
+
+def _is_trusted(peer: str, trusted: tuple[str, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return peer in trusted
+    for entry in trusted:
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            if entry == peer:
+                return True
+    return False

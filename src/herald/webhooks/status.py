@@ -1,0 +1,93 @@
+"""Status callbacks: de-duplicated, applied forwards only, stored before Twilio hears 200.
+
+1. The callback's key is its `I-Twilio-Idempotency-Token` (the same on Twilio's retries of
+   one event), else `MessageSid:MessageStatus`. `WebhookReceipts.first_time` records it; a key
+   seen before is answered 200 and changes nothing.
+2. The report is applied by `StatusReports.apply_report` (source `callback`): always added to
+   the message's history, the status changed only forwards, and the `message.status_changed`
+   event appended by storage in the same transaction.
+3. A callback can overtake the worker: Twilio may call back before the worker has recorded
+   the message's SID. Herald then waits up to `WebhookDeps.unknown_message_wait` seconds for
+   the SID to appear; if it does not, the receipt is forgotten and the answer is 503 with
+   `Retry-After`, so that a retry of the callback is applied rather than skipped as a
+   duplicate. The same holds for any failure while applying it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Final
+
+from herald.domain.lifecycle import from_twilio
+from herald.domain.records import HistorySource, ReportOutcome, Tenant
+from herald.webhooks.deps import WebhookDeps
+from herald.webhooks.forms import Form, Rejected
+
+logger = logging.getLogger("herald.webhooks")
+
+IDEMPOTENCY_HEADER: Final = "I-Twilio-Idempotency-Token"
+_POLL_SECONDS: Final = 0.1
+
+
+def receipt_key(form: Form, token: str | None) -> str:
+    """The de-duplication key of a status callback."""
+    if token:
+        return token
+    return f"{form.required('MessageSid')}:{form.required('MessageStatus')}"
+
+
+async def handle_status(
+    deps: WebhookDeps, tenants: list[Tenant], form: Form, token: str | None
+) -> None:
+    """Apply one status callback (see the module docstring); `Rejected` to be tried again."""
+    sid = form.required("MessageSid")
+    status_text = form.required("MessageStatus")
+    key = receipt_key(form, token)
+    if not await deps.receipts.first_time(key, received_at=deps.now()):
+        return
+    try:
+        from_twilio(status_text)
+    except ValueError:
+        # Retrying cannot help with a status Herald does not know; the callback is kept out.
+        logger.warning("status callback for %s: unknown status %r ignored", sid, status_text)
+        return
+    try:
+        outcome = await _apply(deps, tenants, form, sid, status_text)
+    except BaseException:
+        await deps.receipts.forget(key)
+        raise
+    if outcome is None:
+        await deps.receipts.forget(key)
+        logger.info("status callback for %s: no such message (yet); Twilio retries", sid)
+        raise Rejected(503, f"Message {sid} is not known yet; try again later.")
+
+
+async def _apply(
+    deps: WebhookDeps,
+    tenants: list[Tenant],
+    form: Form,
+    sid: str,
+    status_text: str,
+) -> ReportOutcome | None:
+    error = form.get("ErrorCode")
+    # Several tenants on one account: the SID alone says whose message it is.
+    tenant_id = tenants[0].id if len(tenants) == 1 else None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deps.unknown_message_wait
+    while True:
+        now = deps.now()
+        outcome = await deps.reports.apply_report(
+            reported=from_twilio(status_text),
+            occurred_at=now,
+            now=now,
+            source=HistorySource.CALLBACK,
+            provider_sid=sid,
+            tenant_id=tenant_id,
+            provider_status=status_text,
+            error_code=int(error) if error.isdigit() else None,
+            error_message=form.get("ErrorMessage") or None,
+        )
+        if outcome is not None or loop.time() >= deadline:
+            return outcome
+        await asyncio.sleep(_POLL_SECONDS)
