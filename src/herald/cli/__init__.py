@@ -39,3 +39,7 @@ main.add_command(phone)
 from herald.cli.emulator import emulator  # noqa: E402
 
 main.add_command(emulator)
+
+from herald.cli.serve import serve  # noqa: E402
+
+main.add_command(serve)

@@ -1,0 +1,166 @@
+"""`herald serve`: the API, the webhook intake and the worker in one process.
+
+Without Twilio credentials it runs in sandbox (`herald.sandbox`): the emulator starts in the
+same process and the `default` tenant is configured against it. With credentials it talks to
+Twilio and refuses a database whose schema is outdated. SIGINT and SIGTERM stop it gracefully:
+HTTP stops accepting, the worker settles what it holds, then the emulator stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from herald.api.deps import utc_now
+from herald.domain.records import TwilioCredentials
+from herald.gateway import Gateway
+from herald.sandbox import DEMO_RECIPIENT, Sandbox, SandboxInfo, load_secret_key
+from herald.settings import ENV_PREFIX, Settings
+from herald.storage.crypto import SecretBox
+from herald.storage.engine import create_engine
+from herald.storage.migrate import check_schema_current
+from herald.storage.tenants import TenantRepository
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+Echo = Callable[[str], None]
+
+
+def _option(name: str, help_text: str, **kwargs: Any) -> Callable[[Command], Command]:
+    """A flag with its HERALD_* twin, shown in --help."""
+    variable = ENV_PREFIX + name.upper().replace("-", "_")
+    return click.option(f"--{name}", envvar=variable, show_envvar=True, help=help_text, **kwargs)
+
+
+@click.command()
+@_option("host", "Interface to listen on (default 127.0.0.1).")
+@_option("port", "Port of the API and webhooks (default 8800).", type=int)
+@_option("emulator-port", "Port of the sandbox's emulator (default 8801).", type=int)
+@_option(
+    "no-worker",
+    "Serve HTTP only; run the worker elsewhere (`/readyz` then ignores heartbeats).",
+    is_flag=True,
+    default=False,
+)
+def serve(
+    *, host: str | None, port: int | None, emulator_port: int | None, no_worker: bool
+) -> None:
+    """Run Herald: API, webhook intake and worker (and in sandbox, the emulator)."""
+    settings = Settings.from_env(os.environ, host=host, port=port, emulator_port=emulator_port)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(run(settings, worker=not no_worker, echo=click.echo))
+
+
+async def run(
+    settings: Settings,
+    *,
+    worker: bool = True,
+    echo: Echo = click.echo,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down in order."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    sandbox = Sandbox(settings) if settings.sandbox else None
+    try:
+        if sandbox is not None:
+            info = await sandbox.start()
+            settings = sandbox.settings
+        else:
+            settings = load_secret_key(settings, create=False)
+            await _configure_default_tenant(settings)
+        gateway = Gateway(settings, run_worker=worker)
+        await gateway.start()
+        try:
+            echo(_sandbox_banner(gateway, info) if sandbox is not None else _banner(gateway))
+            stopping = asyncio.ensure_future(stop.wait())
+            finished = asyncio.ensure_future(gateway.wait())
+            await asyncio.wait({stopping, finished}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (stopping, finished):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            echo("Stopping Herald ...")
+        finally:
+            await gateway.stop()
+    finally:
+        if sandbox is not None:
+            await sandbox.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    echo("Herald stopped.")
+
+
+async def _configure_default_tenant(settings: Settings) -> None:
+    """Create or update the `default` tenant with the configured Twilio credentials."""
+    engine = create_engine(settings.database_url)
+    try:
+        tenants = TenantRepository(engine, SecretBox(settings.secret_key))
+        credentials = TwilioCredentials(
+            account_sid=settings.twilio_account_sid, secret=settings.twilio_auth_token
+        )
+        await check_schema_current(engine)
+        tenant = await tenants.get_by_name("default")
+        if tenant is None:
+            await tenants.create("default", now=utc_now(), credentials=credentials)
+        else:
+            await tenants.set_credentials(tenant.id, credentials, now=utc_now())
+    finally:
+        await engine.dispose()
+
+
+def _banner(gateway: Gateway) -> str:
+    url = gateway.url
+    worker = "with its worker" if gateway.run_worker else "without a worker (--no-worker)"
+    return "\n".join(
+        [
+            f"Herald is running on {url} {worker}, sending through Twilio.",
+            "",
+            f"  API docs   {url}/docs",
+            f"  OpenAPI    {url}/openapi.json",
+            "",
+            "Create an API key with: herald keys create --tenant default",
+        ]
+    )
+
+
+def _sandbox_banner(gateway: Gateway, info: SandboxInfo) -> str:
+    url = gateway.url
+    phone = DEMO_RECIPIENT.replace("+", "%2B")
+    payload = json.dumps({"channel": "sms", "to": DEMO_RECIPIENT, "body": "Hello from Herald"})
+    return "\n".join(
+        [
+            f"Herald is running in sandbox on {url}: no Twilio account needed, every message",
+            "goes to the built-in Twilio emulator.",
+            "",
+            f"  API key    {info.api_key}",
+            f"  API docs   {url}/docs",
+            f"  Emulator   {info.emulator_url}  (account {info.account_sid})",
+            f"  Sender     {info.phone_number} in Messaging Service {info.messaging_service_sid}",
+            "",
+            "Send your first message:",
+            "",
+            f"  curl -X POST {url}/v1/messages \\",
+            f'    -H "Authorization: Bearer {info.api_key}" \\',
+            '    -H "Content-Type: application/json" \\',
+            f"    -d '{payload}'",
+            "",
+            "Watch it arrive:",
+            "",
+            f"  curl {info.emulator_url}/_emulator/phones/{phone}/messages",
+            "",
+            "Stop with Ctrl+C.",
+        ]
+    )
