@@ -43,3 +43,19 @@ main.add_command(emulator)
 from herald.cli.serve import serve  # noqa: E402
 
 main.add_command(serve)
+
+from herald.cli.migrate import migrate  # noqa: E402
+
+main.add_command(migrate)
+
+from herald.cli.tenants import tenants  # noqa: E402
+
+main.add_command(tenants)
+
+from herald.cli.keys import keys  # noqa: E402
+
+main.add_command(keys)
+
+from herald.cli.config import config  # noqa: E402
+
+main.add_command(config)
