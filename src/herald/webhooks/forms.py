@@ -70,7 +70,7 @@ async def read_form(request: Request) -> Form:
             raise Rejected(413, f"The body is over {MAX_BODY_BYTES} bytes.")
     try:
         text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
     except UnicodeDecodeError:
         raise Rejected(400, "The form is not UTF-8.") from None
     except ValueError:
