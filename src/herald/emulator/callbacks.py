@@ -42,6 +42,7 @@ RETRY_POLICIES: Final = frozenset({"ct", "rt", "4xx", "5xx", "all"})
 _MS_RANGES: Final = {"ct": (100, 10_000), "rt": (100, 15_000), "tt": (100, 15_000)}
 _MAX_RETRIES: Final = 5
 RESPONSE_EXCERPT_CHARS: Final = 500
+MAX_CALLBACKS_IN_FLIGHT: Final = 100
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -200,6 +201,10 @@ class CallbackSender:
         self._settings = settings
         self._retry_backoff = retry_backoff
         self._tasks: set[asyncio.Task[None]] = set()
+        # Twilio's timeouts run from the moment it sends; a callback waiting here for a free
+        # connection has not been sent yet, so the wait must not count against `tt`. The
+        # session's own pool is unbounded and this semaphore bounds the callbacks in flight.
+        self._in_flight = asyncio.Semaphore(MAX_CALLBACKS_IN_FLIGHT)
 
     def submit(self, callback: Callback) -> None:
         """Deliver `callback` in the background, as the policy plans it."""
@@ -270,21 +275,22 @@ class CallbackSender:
         limits: aiohttp.ClientTimeout,
         attempt: int,
     ) -> tuple[WebhookDelivery, str | None]:
-        started = time.perf_counter()
         at = self._clock.now()
         status_code: int | None = None
         error: str | None = None
         error_kind: str | None = None
         excerpt = ""
-        try:
-            async with self._session.post(
-                url, data=params, headers=headers, timeout=limits, allow_redirects=False
-            ) as response:
-                answer = await response.read()
-                status_code = response.status
-                excerpt = answer[:RESPONSE_EXCERPT_CHARS].decode("utf-8", "replace")
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            error, error_kind = _describe(exc), _transport_kind(exc)
+        async with self._in_flight:
+            started = time.perf_counter()
+            try:
+                async with self._session.post(
+                    url, data=params, headers=headers, timeout=limits, allow_redirects=False
+                ) as response:
+                    answer = await response.read()
+                    status_code = response.status
+                    excerpt = answer[:RESPONSE_EXCERPT_CHARS].decode("utf-8", "replace")
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                error, error_kind = _describe(exc), _transport_kind(exc)
         latency_ms = (time.perf_counter() - started) * 1000
         delivery = WebhookDelivery(
             url=url,

@@ -173,7 +173,7 @@ async def lifespan(emulator: Emulator) -> AsyncIterator[None]:
         total_timeout=config.callback_timeout_seconds,
         retry_on=frozenset({"ct", "rt", "5xx"}),
     )
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         sender = CallbackSender(
             session,
             clock=emulator.clock,
