@@ -37,6 +37,8 @@ from herald.emulator import (
     phones,
     seed,
     service_numbers,
+    verify,
+    verify_services,
     whatsapp,
 )
 from herald.emulator.clock import Clock, SystemClock
@@ -69,6 +71,8 @@ ROUTE_MODULES: tuple[Callable[[], Sequence[BaseRoute]], ...] = (
     activity.routes,
     optout.routes,
     seed.routes,
+    verify_services.routes,
+    verify.routes,
 )
 BACKGROUND: tuple[BackgroundTask, ...] = (messaging.lifespan, chaos.lifespan, activity.lifespan)
 
