@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from api_helpers import MG, NL_SENDER, NOW, Caller, ManualClock
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +16,7 @@ from herald.settings import Settings
 from herald.storage.crypto import SecretBox, generate_secret_key
 from herald.storage.engine import create_engine
 from herald.storage.migrate import upgrade
+from tests.api.api_helpers import MG, NL_SENDER, NOW, Caller, ManualClock
 
 
 @pytest.fixture

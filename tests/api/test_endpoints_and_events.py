@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from api_helpers import NL_MOBILE, Caller, assert_problem, sms
-
 from herald.api.deps import ApiDeps
+from tests.api.api_helpers import NL_MOBILE, Caller, assert_problem, sms
 
 URL = "https://shop.example/herald"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 import httpx
-from api_helpers import NOW, ManualClock, assert_problem
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from herald.api import create_api
 from herald.api.deps import ApiDeps
 from herald.storage.engine import create_engine
+from tests.api.api_helpers import NOW, ManualClock, assert_problem
 
 
 def _client(deps: ApiDeps) -> httpx.AsyncClient:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from api_helpers import NL_MOBILE, NOW, Caller, assert_problem, sms
-
 from herald.api.deps import ApiDeps
 from herald.domain.phone import Channel
 from herald.domain.records import OptOutSource
+from tests.api.api_helpers import NL_MOBILE, NOW, Caller, assert_problem, sms
 
 
 async def test_same_key_and_request_returns_the_original_message(alice: Caller) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from api_helpers import NL_MOBILE, Caller, assert_problem, sms
-
 from herald.api.deps import ApiDeps
 from herald.domain.phone import Channel
+from tests.api.api_helpers import NL_MOBILE, Caller, assert_problem, sms
 
 
 async def test_unrecorded_address_is_not_opted_out(alice: Caller) -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from api_helpers import NL_MOBILE, Caller, ManualClock, assert_problem, sms
-
 from herald.api.deps import ApiDeps
+from tests.api.api_helpers import NL_MOBILE, Caller, ManualClock, assert_problem, sms
 
 
 async def test_preview_returns_the_analysis(alice: Caller) -> None:

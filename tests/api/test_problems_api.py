@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import httpx
-from api_helpers import NOW, Caller, assert_problem, sms
 from fastapi import FastAPI
 
 from herald.api.deps import ApiDeps
+from tests.api.api_helpers import NOW, Caller, assert_problem, sms
 
 
 async def test_missing_key_is_unauthorized_with_a_challenge(anonymous: httpx.AsyncClient) -> None:

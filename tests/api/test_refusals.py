@@ -6,12 +6,20 @@ from typing import Any
 
 import httpx
 import pytest
-from api_helpers import CONTENT_SID, NL_MOBILE, NOW, US_MOBILE, Caller, assert_problem, sms
 from fastapi import FastAPI
 
 from herald.api.deps import ApiDeps
 from herald.domain.phone import Channel
 from herald.domain.records import OptOutSource, TenantSettings
+from tests.api.api_helpers import (
+    CONTENT_SID,
+    NL_MOBILE,
+    NOW,
+    US_MOBILE,
+    Caller,
+    assert_problem,
+    sms,
+)
 
 REFUSALS: list[tuple[str, dict[str, Any]]] = [
     ("invalid_request", sms(content_sid="HX12", body=None)),

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from api_helpers import NL_MOBILE, NL_SENDER, NOW, Caller, ManualClock, assert_problem, sms
-
 from herald.api.deps import ApiDeps
 from herald.domain.lifecycle import Status
 from herald.domain.phone import Channel
 from herald.domain.records import OptOutSource
+from tests.api.api_helpers import (
+    NL_MOBILE,
+    NL_SENDER,
+    NOW,
+    Caller,
+    ManualClock,
+    assert_problem,
+    sms,
+)
 
 
 async def test_send_answers_202_with_the_accepted_message(alice: Caller) -> None:

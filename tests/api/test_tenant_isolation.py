@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_helpers import NL_MOBILE, Caller, assert_problem, sms
+from tests.api.api_helpers import NL_MOBILE, Caller, assert_problem, sms
 
 URL = "https://shop.example/herald"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from policy_helpers import CONTENT_SID, MG, NL_MOBILE, NOW, TENANT, refused
 
 from herald.domain import policy
 from herald.domain.phone import Channel
@@ -21,6 +20,7 @@ from herald.domain.policy import (
 )
 from herald.domain.problems import ProblemError
 from herald.domain.records import Purpose
+from tests.domain.policy_helpers import CONTENT_SID, MG, NL_MOBILE, NOW, TENANT, refused
 
 
 def test_all_names_exactly_the_public_api() -> None:

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, timedelta, timezone
 
 import pytest
-from policy_helpers import CONTENT_SID, MG, NL_MOBILE, NL_SENDER, NOW, TENANT, plan
 
 from herald.domain.lifecycle import Status
 from herald.domain.parties import resolve_recipient
@@ -25,6 +24,7 @@ from herald.domain.problems import ProblemError
 from herald.domain.records import Purpose
 from herald.domain.send_warnings import WarningCode
 from herald.domain.senders import SenderKind
+from tests.domain.policy_helpers import CONTENT_SID, MG, NL_MOBILE, NL_SENDER, NOW, TENANT, plan
 
 APOSTROPHE = "\u2019"  # RIGHT SINGLE QUOTATION MARK: not GSM-7, Smart Encoding makes it '
 

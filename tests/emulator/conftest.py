@@ -26,13 +26,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from openapi import assert_response
 from starlette.applications import Starlette
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from herald.emulator import EmulatorConfig, EmulatorState, ManualClock, create_app
 from herald.emulator.routing import Emulator
+from tests.emulator.openapi import assert_response
 
 START_TIMEOUT = 10.0
 

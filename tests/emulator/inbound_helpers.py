@@ -15,9 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from rawhttp import Reply, call
-
-from conftest import RunningEmulator
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.rawhttp import Reply, call
 
 WAIT_SECONDS = 10.0
 TWIML = "text/xml"

@@ -17,7 +17,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from openapi import assert_response, assert_twilio_error
+from tests.emulator.openapi import assert_response, assert_twilio_error
 
 TIMEOUT = 10.0
 TWILIO_PREFIXES = ("/2010-04-01/", "/v1/", "/v2/")

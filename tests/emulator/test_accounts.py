@@ -8,7 +8,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from conftest import ClientFactory, RunningEmulator
+from tests.emulator.conftest import ClientFactory, RunningEmulator
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 

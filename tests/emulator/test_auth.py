@@ -12,16 +12,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from openapi import assert_twilio_error
-from rawhttp import call
 from starlette.responses import Response
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from conftest import ClientFactory, RunningEmulator, build_app, loopback_socket, serve
 from herald.emulator.auth import Access
 from herald.emulator.routing import RequestContext, api_route
 from herald.emulator.wire import json_response
+from tests.emulator.conftest import (
+    ClientFactory,
+    RunningEmulator,
+    build_app,
+    loopback_socket,
+    serve,
+)
+from tests.emulator.openapi import assert_twilio_error
+from tests.emulator.rawhttp import call
 
 PROBE = "/2010-04-01/Accounts/{sid}/Probe.json"
 TEST_PROBE = "/2010-04-01/Accounts/{sid}/TestProbe.json"

@@ -6,11 +6,11 @@ Every response is validated against Twilio's OpenAPI document by the client fixt
 from __future__ import annotations
 
 import pytest
-from rawhttp import call
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from conftest import RunningEmulator
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.rawhttp import call
 
 
 def _auth(emulator: RunningEmulator) -> tuple[str, str]:

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from message_helpers import Receiver, own_number, wait_until, webhook_receiver
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from conftest import RunningEmulator
 from herald.emulator.callbacks import Callback, ConnectionSettings, DeliverNormally
 from herald.emulator.messaging import messaging
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.message_helpers import Receiver, own_number, wait_until, webhook_receiver
 
 SENDER = "+14155550100"
 SENT_AFTER = 0.05  # past the `sending` (0.02 s) and `sent` (0.04 s) steps, before `delivered`

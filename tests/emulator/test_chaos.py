@@ -12,13 +12,13 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from message_helpers import Receiver, own_number, wait_until, webhook_receiver
-from rawhttp import Reply, basic, call
 from twilio.rest import Client
 
-from conftest import RunningEmulator
 from herald.emulator.chaos import Chaos, ChaosSettings
 from herald.emulator.messaging import messaging
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.message_helpers import Receiver, own_number, wait_until, webhook_receiver
+from tests.emulator.rawhttp import Reply, basic, call
 
 SENDER = "+14155550100"
 RECIPIENT = "+14155552671"

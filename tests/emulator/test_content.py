@@ -6,16 +6,16 @@ import json
 from typing import Any
 
 import pytest
-from rawhttp import call
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
-from v1clients import on_all_domains
 
-from conftest import RunningEmulator
 from herald.emulator.content import content_for_message
 from herald.emulator.errors import TwilioError
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.rawhttp import call
+from tests.emulator.v1clients import on_all_domains
 
 GREETING: dict[str, Any] = {
     "friendly_name": "Order Update",

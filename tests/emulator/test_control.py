@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from rawhttp import call
-
-from conftest import RunningEmulator
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.rawhttp import call
 
 
 def test_health(emulator: RunningEmulator) -> None:

@@ -7,11 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from message_helpers import own_number, wait_until
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from conftest import RunningEmulator
 from herald.emulator.clock import ManualClock
 from herald.emulator.delivery import DeliveryEngine
 from herald.emulator.message_store import Message, MessageStore
@@ -21,6 +19,8 @@ from herald.emulator.numbers import PhoneNumbers
 from herald.emulator.outcomes import outcome_for
 from herald.emulator.throughput import Throughput, sender_mps
 from herald.emulator.whatsapp import SANDBOX_SENDER, whatsapp_state
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.message_helpers import own_number, wait_until
 
 SENDER = "+14155550100"
 

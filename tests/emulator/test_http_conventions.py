@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from rawhttp import call
 
-from conftest import RunningEmulator
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.rawhttp import call
 
 
 def _auth(running: RunningEmulator) -> tuple[str, str]:

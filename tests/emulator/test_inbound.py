@@ -11,15 +11,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from inbound_helpers import Answer, Application, application, control, inbound, seed
-from message_helpers import wait_until
-from rawhttp import call
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from conftest import RunningEmulator
 from herald.emulator.messaging import messaging
 from herald.emulator.whatsapp import whatsapp_state
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.inbound_helpers import Answer, Application, application, control, inbound, seed
+from tests.emulator.message_helpers import wait_until
+from tests.emulator.rawhttp import call
 
 PHONE = "+14155552671"
 

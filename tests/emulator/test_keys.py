@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from rawhttp import basic
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from conftest import ClientFactory, RunningEmulator
 from herald.emulator.auth import authenticate
 from herald.emulator.errors import TwilioError
+from tests.emulator.conftest import ClientFactory, RunningEmulator
+from tests.emulator.rawhttp import basic
 
 SECRET = re.compile(r"^[A-Za-z0-9]{32}$")
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from message_helpers import own_number, wait_until
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from conftest import RunningEmulator
 from herald.emulator.messaging import messaging
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.message_helpers import own_number, wait_until
 
 SENDER = "+14155550100"
 RECIPIENT = "+14155552671"

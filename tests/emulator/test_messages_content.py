@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from message_helpers import own_number, wait_until
-from rawhttp import call
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
-from v1clients import on_all_domains
 
-from conftest import RunningEmulator
 from herald.emulator.messaging import messaging
 from herald.emulator.whatsapp import SANDBOX_SENDER
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.message_helpers import own_number, wait_until
+from tests.emulator.rawhttp import call
+from tests.emulator.v1clients import on_all_domains
 
 SENDER = "+14155550100"
 CUSTOMER = "whatsapp:+14155552671"

@@ -8,14 +8,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from message_helpers import own_number
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from conftest import ClientFactory, RunningEmulator
 from herald.emulator.messaging import messaging
 from herald.emulator.messaging_services import SERVICES, MessagingService
 from herald.emulator.whatsapp import SANDBOX_SENDER
+from tests.emulator.conftest import ClientFactory, RunningEmulator
+from tests.emulator.message_helpers import own_number
 
 SENDER = "+14155550100"
 RECIPIENT = "+14155552671"

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from rawhttp import call
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
-from v1clients import on_all_domains, seed_number
 
-from conftest import ClientFactory, RunningEmulator
 from herald.emulator.inventory import NumberKind
 from herald.emulator.messaging_services import find_service, sender_for, sticky_senders
 from herald.emulator.numbers import PhoneNumbers
 from herald.emulator.whatsapp import whatsapp_state
+from tests.emulator.conftest import ClientFactory, RunningEmulator
+from tests.emulator.rawhttp import call
+from tests.emulator.v1clients import on_all_domains, seed_number
 
 
 @pytest.fixture

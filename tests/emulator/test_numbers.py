@@ -6,12 +6,12 @@ Every response is validated against Twilio's OpenAPI document by the client fixt
 from __future__ import annotations
 
 import pytest
-from rawhttp import call
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from conftest import ClientFactory, RunningEmulator
 from herald.emulator.numbers import PhoneNumbers
+from tests.emulator.conftest import ClientFactory, RunningEmulator
+from tests.emulator.rawhttp import call
 
 
 def _first_available(client: Client, country: str = "US", kind: str = "local") -> str:

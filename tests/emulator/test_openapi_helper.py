@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from openapi import assert_response, assert_twilio_error, load_spec
+
+from tests.emulator.openapi import assert_response, assert_twilio_error, load_spec
 
 KEY = "/2010-04-01/Accounts/AC" + "a" * 32 + "/Keys/SK" + "b" * 32 + ".json"
 

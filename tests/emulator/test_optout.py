@@ -5,13 +5,13 @@ is answered, scope is the number or its Messaging Service, and only English on U
 from __future__ import annotations
 
 import pytest
-from inbound_helpers import control, inbound, seed
-from message_helpers import own_number
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from conftest import RunningEmulator
 from herald.emulator.optout import HELP_REPLY, OPT_IN_REPLY, OPT_OUT_REPLY
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.inbound_helpers import control, inbound, seed
+from tests.emulator.message_helpers import own_number
 
 PHONE = "+14155552671"
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from inbound_helpers import control, inbound, seed
 from twilio.rest import Client
 
-from conftest import RunningEmulator
 from herald.emulator.clock import ManualClock
 from herald.emulator.events import EventBus
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.inbound_helpers import control, inbound, seed
 
 PHONE = "+14155552671"
 

@@ -6,9 +6,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rawhttp import Reply, call
-
-from conftest import RunningEmulator
 from herald.emulator.whatsapp import (
     OUTSIDE_WINDOW_ERROR,
     SANDBOX_SENDER,
@@ -18,6 +15,8 @@ from herald.emulator.whatsapp import (
     free_form_allowed,
     whatsapp_state,
 )
+from tests.emulator.conftest import RunningEmulator
+from tests.emulator.rawhttp import Reply, call
 
 BUSINESS = "whatsapp:+14155238886"
 CUSTOMER = "whatsapp:+447700900123"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from twilio.rest import Client
 
-from conftest import RunningEmulator
 from herald.emulator.inventory import NumberKind
 from herald.emulator.inventory_blocks import INVENTORY
 from herald.emulator.numbers import IncomingNumber, PhoneNumbers
+from tests.emulator.conftest import RunningEmulator
 
 
 def on_all_domains(client: Client, emulator: RunningEmulator) -> Client:

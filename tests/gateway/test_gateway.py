@@ -10,13 +10,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from gateway_helpers import free_port
 
 from herald.gateway import Gateway
 from herald.sandbox import Sandbox
 from herald.settings import Settings
 from herald.storage.crypto import generate_secret_key
 from herald.storage.migrate import upgrade
+from tests.gateway.gateway_helpers import free_port
 
 
 def _listening_socket() -> socket.socket:

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gateway_helpers import free_port
+
+from tests.gateway.gateway_helpers import free_port
 
 STARTUP_SECONDS = 30
 

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
-from provider_helpers import RunningEmulator, running_emulator, seed_numbers
 
 from herald.providers import TwilioClient, TwilioCredentials
+from tests.providers.provider_helpers import RunningEmulator, running_emulator, seed_numbers
 
 
 @pytest.fixture

@@ -8,7 +8,11 @@ from datetime import timedelta
 
 import aiohttp
 import pytest
-from provider_helpers import (
+
+from herald.emulator.messaging import messaging
+from herald.errors import AmbiguousSend, ProviderUnavailable
+from herald.providers import RetryPolicy, SendRequest, TwilioClient, TwilioCredentials
+from tests.providers.provider_helpers import (
     RECIPIENT,
     RunningEmulator,
     closed_port,
@@ -16,10 +20,6 @@ from provider_helpers import (
     seed_numbers,
     set_chaos,
 )
-
-from herald.emulator.messaging import messaging
-from herald.errors import AmbiguousSend, ProviderUnavailable
-from herald.providers import RetryPolicy, SendRequest, TwilioClient, TwilioCredentials
 
 SHORT = aiohttp.ClientTimeout(total=0.5, connect=0.5)
 

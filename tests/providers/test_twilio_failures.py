@@ -10,7 +10,10 @@ from email.utils import format_datetime
 
 import aiohttp
 import pytest
-from provider_helpers import (
+
+from herald.errors import AmbiguousSend, ProviderError, ProviderUnavailable
+from herald.providers import RetryPolicy, SendRequest, TwilioClient, TwilioCredentials
+from tests.providers.provider_helpers import (
     RECIPIENT,
     RunningEmulator,
     answering_server,
@@ -18,9 +21,6 @@ from provider_helpers import (
     control,
     set_chaos,
 )
-
-from herald.errors import AmbiguousSend, ProviderError, ProviderUnavailable
-from herald.providers import RetryPolicy, SendRequest, TwilioClient, TwilioCredentials
 
 UNOWNED_SENDER = "+15017122661"
 

@@ -8,9 +8,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from provider_helpers import RECIPIENT, RunningEmulator
-
 from herald.providers import ProviderMessage, SendRequest, TwilioClient
+from tests.providers.provider_helpers import RECIPIENT, RunningEmulator
 
 OTHER_RECIPIENT = "+14155552672"
 WAIT_SECONDS = 10.0

@@ -7,11 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from provider_helpers import RECIPIENT, RunningEmulator, account_headers, seed_numbers
 
 from herald.emulator.message_store import Message
 from herald.emulator.messaging import messaging
 from herald.providers import MessagingProvider, SendRequest, TwilioClient, TwilioCredentials
+from tests.providers.provider_helpers import (
+    RECIPIENT,
+    RunningEmulator,
+    account_headers,
+    seed_numbers,
+)
 
 
 def stored(emulator: RunningEmulator, sid: str) -> Message:

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage_helpers import NOW
 
 from herald.domain.records import Tenant
 from herald.storage.crypto import SecretBox, generate_secret_key
 from herald.storage.engine import create_engine
 from herald.storage.migrate import upgrade
 from herald.storage.tenants import TenantRepository
+from tests.storage.storage_helpers import NOW
 
 
 @pytest.fixture

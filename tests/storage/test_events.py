@@ -8,7 +8,6 @@ from itertools import chain
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage_helpers import NOW, later
 
 from herald.domain.records import Tenant
 from herald.errors import InvalidInput
@@ -17,6 +16,7 @@ from herald.storage.deliveries import EventDeliveries
 from herald.storage.endpoints import WebhookEndpointRepository
 from herald.storage.events import EventRepository
 from herald.storage.schema import webhook_endpoints
+from tests.storage.storage_helpers import NOW, later
 
 URL = "https://app.example.com/herald"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage_helpers import NOW, later
 
 from herald.domain.keywords import KeywordKind
 from herald.domain.phone import Channel
@@ -12,6 +11,7 @@ from herald.domain.records import NewInbound, Tenant
 from herald.errors import Conflict
 from herald.storage.events import MESSAGE_INBOUND, EventRepository
 from herald.storage.inbound import InboundRepository
+from tests.storage.storage_helpers import NOW, later
 
 BUSINESS = "whatsapp:+14155550100"
 CUSTOMER = "whatsapp:+31612345678"

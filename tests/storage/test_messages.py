@@ -7,7 +7,6 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage_helpers import NOW, later, sms
 
 from herald.domain.lifecycle import Status
 from herald.domain.phone import Channel
@@ -17,6 +16,7 @@ from herald.storage.events import MESSAGE_STATUS_CHANGED, EventRepository
 from herald.storage.messages import MessageRepository
 from herald.storage.outbox import Outbox
 from herald.storage.schema import messages
+from tests.storage.storage_helpers import NOW, later, sms
 
 FINGERPRINT = "a" * 64
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage_helpers import NOW, later
 
 from herald.domain.phone import Channel
 from herald.domain.records import OptOutSource, Tenant
 from herald.storage.events import OPT_OUT_CHANGED, EventRepository
 from herald.storage.optouts import OptOutRepository
+from tests.storage.storage_helpers import NOW, later
 
 NUMBER = "+31612345678"
 

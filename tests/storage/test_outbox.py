@@ -6,13 +6,13 @@ import asyncio
 from itertools import chain
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage_helpers import NOW, later, sms
 
 from herald.domain.lifecycle import Status
 from herald.domain.records import HistorySource, Tenant
 from herald.storage.events import EventRepository
 from herald.storage.messages import MessageRepository
 from herald.storage.outbox import Outbox
+from tests.storage.storage_helpers import NOW, later, sms
 
 LEASE = 30.0
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage_helpers import NOW, later, sms
 
 from herald.domain.records import Tenant
 from herald.storage.heartbeats import Heartbeats
 from herald.storage.messages import MessageRepository
 from herald.storage.receipts import IdempotencyKeys, WebhookReceipts
+from tests.storage.storage_helpers import NOW, later, sms
 
 
 async def test_first_time_then_seen(engine: AsyncEngine) -> None:

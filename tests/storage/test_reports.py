@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage_helpers import NOW, later, sms
 
 from herald.domain.lifecycle import Status
 from herald.domain.records import HistorySource, MessageRecord, Tenant
@@ -15,6 +14,7 @@ from herald.storage.events import MESSAGE_STATUS_CHANGED, EventRepository
 from herald.storage.messages import MessageRepository
 from herald.storage.outbox import Outbox
 from herald.storage.reports import StatusReports
+from tests.storage.storage_helpers import NOW, later, sms
 
 
 async def _sent(engine: AsyncEngine, tenant: Tenant, sid: str = "SM1") -> MessageRecord:

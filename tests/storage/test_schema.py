@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage_helpers import NOW
 
 from herald.storage.dialect import write_transaction
 from herald.storage.ids import MESSAGE, new_id
 from herald.storage.schema import worker_heartbeats
+from tests.storage.storage_helpers import NOW
 
 
 async def test_times_come_back_aware_in_utc(engine: AsyncEngine) -> None:

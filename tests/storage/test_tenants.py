@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage_helpers import NOW, later
 
 from herald.domain.records import Tenant, TenantSettings, TwilioCredentials
 from herald.errors import ConfigurationError, Conflict, InvalidInput
 from herald.storage.crypto import SecretBox, generate_secret_key
 from herald.storage.schema import tenants
 from herald.storage.tenants import TenantRepository
+from tests.storage.storage_helpers import NOW, later
 
 CREDENTIALS = TwilioCredentials(account_sid="AC" + "a" * 32, secret="auth-token-1234567890")
 

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
-from webhook_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, START
 
 from herald.domain.records import Tenant, TwilioCredentials
 from herald.settings import Settings
@@ -17,6 +16,7 @@ from herald.storage.engine import create_engine
 from herald.storage.migrate import upgrade
 from herald.storage.tenants import TenantRepository
 from herald.webhooks import WebhookDeps, create_router
+from tests.webhooks.webhook_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, START
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import dataclasses
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
-from webhook_helpers import START, inbound_form, twilio_post
 
 from herald.domain.phone import Channel
 from herald.domain.records import Tenant
@@ -14,6 +13,7 @@ from herald.storage.crypto import SecretBox
 from herald.storage.inbound import InboundRepository
 from herald.storage.optouts import OptOutRepository
 from herald.storage.tenants import TenantRepository
+from tests.webhooks.webhook_helpers import START, inbound_form, twilio_post
 
 PATH = "/webhooks/twilio/inbound"
 DUTCH = "+31612345678"

@@ -7,7 +7,13 @@ from urllib.parse import urlencode
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from twilio.request_validator import RequestValidator
-from webhook_helpers import (
+
+from herald.domain.lifecycle import Status
+from herald.domain.phone import Channel
+from herald.domain.records import MessageRecord, NewMessage, StatusChange, Tenant
+from herald.storage.messages import MessageRepository
+from herald.storage.outbox import Outbox
+from tests.webhooks.webhook_helpers import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     PUBLIC_URL,
@@ -16,12 +22,6 @@ from webhook_helpers import (
     status_form,
     twilio_post,
 )
-
-from herald.domain.lifecycle import Status
-from herald.domain.phone import Channel
-from herald.domain.records import MessageRecord, NewMessage, StatusChange, Tenant
-from herald.storage.messages import MessageRepository
-from herald.storage.outbox import Outbox
 
 PATH = "/webhooks/twilio/status"
 SID = "SM" + "5" * 32

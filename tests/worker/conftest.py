@@ -7,14 +7,6 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from worker_helpers import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
-    START,
-    FlakyLookupTwilio,
-    ManualClock,
-    OneProvider,
-)
 
 from herald.domain.records import Tenant, TwilioCredentials
 from herald.settings import Settings
@@ -23,6 +15,14 @@ from herald.storage.engine import create_engine
 from herald.storage.migrate import upgrade
 from herald.storage.tenants import TenantRepository
 from herald.worker import InProcessRateLimiter, WorkerDeps
+from tests.worker.worker_helpers import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    START,
+    FlakyLookupTwilio,
+    ManualClock,
+    OneProvider,
+)
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from worker_helpers import SENDER, FlakyLookupTwilio, ManualClock, accept, sms
-
 from herald.domain.lifecycle import Status
 from herald.domain.phone import Channel
 from herald.domain.records import MessageRecord, OptOutSource, Tenant
 from herald.errors import AmbiguousSend, ProviderError, ProviderUnavailable
 from herald.providers import LOST_RESPONSE, RetryPolicy
 from herald.worker import Dispatcher, Outcome, WorkerDeps
+from tests.worker.worker_helpers import SENDER, FlakyLookupTwilio, ManualClock, accept, sms
 
 
 def _dispatcher(deps: WorkerDeps, **policy: object) -> Dispatcher:

@@ -7,9 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from receiver import Receiver, receiving
 from sqlalchemy.ext.asyncio import AsyncEngine
-from worker_helpers import ManualClock
 
 from herald.domain.phone import Channel
 from herald.domain.records import OptOutSource, Tenant
@@ -18,6 +16,8 @@ from herald.storage.crypto import SecretBox
 from herald.storage.endpoints import WebhookEndpointRepository
 from herald.storage.events import EventRepository
 from herald.worker import EventDelivery, WorkerDeps
+from tests.worker.receiver import Receiver, receiving
+from tests.worker.worker_helpers import ManualClock
 
 
 @pytest.fixture

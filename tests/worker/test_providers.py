@@ -5,7 +5,6 @@ from __future__ import annotations
 import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from worker_helpers import ACCOUNT_SID, START
 
 from herald.domain.records import Tenant, TwilioCredentials
 from herald.errors import ConfigurationError
@@ -14,6 +13,7 @@ from herald.settings import Settings
 from herald.storage.crypto import SecretBox
 from herald.storage.tenants import TenantRepository
 from herald.worker import ProviderFactory
+from tests.worker.worker_helpers import ACCOUNT_SID, START
 
 
 def _factory(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from worker_helpers import FlakyLookupTwilio, ManualClock, accept, sms
-
 from herald.domain.records import Tenant
 from herald.domain.senders import classify_sender
 from herald.settings import Settings
 from herald.worker import Dispatcher, InProcessRateLimiter, Outcome, WorkerDeps
+from tests.worker.worker_helpers import FlakyLookupTwilio, ManualClock, accept, sms
 
 LONG_CODE = classify_sender("+14155550100")  # 1 message a second
 DUTCH_NUMBER = classify_sender("+3197010260000")  # 10 a second

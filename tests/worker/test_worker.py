@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from worker_helpers import FlakyLookupTwilio, ManualClock, OneProvider, accept, sms
 
 from herald.domain.lifecycle import Status
 from herald.domain.records import MessageRecord, Tenant
 from herald.providers import ProviderMessage, SendRequest
 from herald.storage.heartbeats import Heartbeats
 from herald.worker import Worker, WorkerDeps
+from tests.worker.worker_helpers import FlakyLookupTwilio, ManualClock, OneProvider, accept, sms
 
 WAIT = 10.0
 POLL = 0.02
