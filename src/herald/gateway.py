@@ -7,7 +7,9 @@
 `Gateway(settings)` builds, from the settings alone, the database engine, the `SecretBox`, the
 repositories, one shared aiohttp session, the per-tenant provider factory, the rate limiter,
 the ASGI app (the API of `herald.api` plus the Twilio webhook intake of `herald.webhooks`) and,
-unless `run_worker=False`, the worker. `open()` refuses a database whose schema is not the one
+unless `run_worker=False`, the worker. With `HERALD_REDIS_URL` set the worker paces senders through
+Redis (`RedisRateLimiter`, global across workers), else in process. `serve_http=False` runs the
+worker alone (`herald worker`). `open()` refuses a database whose schema is not the one
 this Herald needs (`StorageError` telling to run `herald migrate`).
 
 Serving is uvicorn inside the caller's event loop, so that `herald serve` runs the API, the
@@ -40,6 +42,8 @@ from herald.storage.migrate import check_schema_current
 from herald.webhooks.deps import WebhookDeps
 from herald.webhooks.twilio import create_router
 from herald.worker import InProcessRateLimiter, ProviderFactory, Worker, WorkerDeps
+from herald.worker.ratelimit import RateLimiter
+from herald.worker.redis_ratelimit import RedisRateLimiter
 
 logger = logging.getLogger("herald.gateway")
 
@@ -108,11 +112,20 @@ class Gateway:
     """One Herald process: the API and webhook intake over HTTP, and (optionally) the worker."""
 
     def __init__(
-        self, settings: Settings, *, clock: Clock = utc_now, run_worker: bool = True
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        run_worker: bool = True,
+        serve_http: bool = True,
     ) -> None:
+        if not (run_worker or serve_http):
+            raise ValueError("a Gateway runs the worker, serves HTTP, or both")
         self.settings = settings
         self.clock = clock
         self.run_worker = run_worker
+        self.serve_http = serve_http
+        self._limiter: RedisRateLimiter | None = None
         self._engine: AsyncEngine | None = None
         self._session: aiohttp.ClientSession | None = None
         self._app: FastAPI | None = None
@@ -166,29 +179,36 @@ class Gateway:
                 settings=settings,
                 session=self._session,
                 providers=ProviderFactory(self._session, api.tenants, settings),
-                limiter=InProcessRateLimiter.from_settings(settings),
+                limiter=self._rate_limiter(),
                 now=self.clock,
                 tenants=api.tenants,
             )
             self._worker = Worker(worker_deps)
+
+    def _rate_limiter(self) -> RateLimiter:
+        if not self.settings.redis_url:
+            return InProcessRateLimiter.from_settings(self.settings)
+        self._limiter = RedisRateLimiter.from_settings(self.settings)
+        return self._limiter
 
     async def start(self, *, sockets: Sequence[socket.socket] | None = None) -> None:
         """Open (if needed), serve HTTP on the settings' host and port (or `sockets`), work."""
         if self._app is None:
             await self.open()
         self._stop.clear()
-        try:
-            await self._servers.start(
-                self.app,
-                host=self.settings.host,
-                port=self.settings.port,
-                sockets=sockets,
-                log_level=self.settings.log_level,
-                name="gateway",
-            )
-        except BaseException:
-            await self.close()
-            raise
+        if self.serve_http:
+            try:
+                await self._servers.start(
+                    self.app,
+                    host=self.settings.host,
+                    port=self.settings.port,
+                    sockets=sockets,
+                    log_level=self.settings.log_level,
+                    name="gateway",
+                )
+            except BaseException:
+                await self.close()
+                raise
         if self._worker is not None:
             self._worker_task = asyncio.create_task(self._worker.run(self._stop), name="worker")
 
@@ -208,6 +228,9 @@ class Gateway:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._limiter is not None:
+            await self._limiter.close()
+            self._limiter = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

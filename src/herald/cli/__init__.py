@@ -59,3 +59,7 @@ main.add_command(keys)
 from herald.cli.config import config  # noqa: E402
 
 main.add_command(config)
+
+from herald.cli.worker import worker  # noqa: E402
+
+main.add_command(worker)

@@ -1,0 +1,190 @@
+"""Per-sender pacing shared by every worker process, through Redis.
+
+`RedisRateLimiter` implements the `RateLimiter` protocol (herald.worker.ratelimit) with the
+same slot reservations as `InProcessRateLimiter`, but keeps the state in Redis so that a
+sender's rate holds across all the workers of a deployment:
+
+- `herald:rl:tat:{sender}` holds the sender's theoretical arrival time (TAT), in seconds of
+  Redis's own clock (`TIME`), so workers on different hosts agree on "now";
+- `herald:rl:res:{message id}` holds the slot reserved for a deferred message.
+
+One Lua script does each step atomically (Redis runs a script with no other command in
+between), with the arithmetic of `herald.domain.ratelimit.gcra` written out the same way,
+including its rearranged comparison. Both keys expire `STALE_RESERVATION_SECONDS` after their
+time has passed, so an abandoned reservation or an idle sender costs nothing for long.
+
+When Redis cannot be reached the limiter falls back to an `InProcessRateLimiter` (logged once
+as a warning, and shown by `degraded` for `/readyz`) rather than stop sending; it goes back to
+Redis as soon as a call succeeds again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Final, cast
+
+import redis.asyncio
+from redis.exceptions import RedisError
+
+from herald.domain.ratelimit import default_burst, parse_sender_rates, sender_rate
+from herald.domain.senders import Sender
+from herald.settings import Settings
+from herald.worker.ratelimit import STALE_RESERVATION_SECONDS, InProcessRateLimiter
+
+logger = logging.getLogger("herald.worker.ratelimit")
+
+KEY_PREFIX: Final = "herald:rl:"
+# Seconds a Redis call may take before the limiter counts Redis as unreachable.
+REDIS_TIMEOUT: Final = 2.0
+
+# KEYS[1] the sender's TAT, KEYS[2] the message's reservation.
+# ARGV: rate, burst, cost, keep (seconds to keep state after its time), now (or "" for TIME).
+# Returns the seconds until the message may go, as a string (Lua numbers would be truncated to
+# integers on their way back to the client).
+GCRA_SCRIPT: Final = """
+local now
+if ARGV[5] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+else
+  now = tonumber(ARGV[5])
+end
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local keep = tonumber(ARGV[4])
+local reserved = redis.call('GET', KEYS[2])
+if reserved then
+  local at = tonumber(reserved)
+  if at <= now then
+    redis.call('DEL', KEYS[2])
+    return '0'
+  end
+  return string.format('%.17g', at - now)
+end
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local interval = 1.0 / rate
+local slack = (math.max(burst, cost) - cost) * interval
+local function step(at)
+  local start = math.max(tat, at)
+  local backlog = start - at
+  if backlog <= slack then
+    return true, start + cost * interval, 0
+  end
+  return false, tat, backlog - slack
+end
+local allowed, new_tat, retry = step(now)
+if allowed then
+  redis.call('SET', KEYS[1], string.format('%.17g', new_tat),
+             'PX', math.ceil((new_tat - now + keep) * 1000))
+  return '0'
+end
+local slot = now + retry
+for _ = 1, 4 do
+  local ok, at_tat, again = step(slot)
+  if ok then
+    redis.call('SET', KEYS[1], string.format('%.17g', at_tat),
+               'PX', math.ceil((at_tat - now + keep) * 1000))
+    break
+  end
+  slot = slot + again
+end
+redis.call('SET', KEYS[2], string.format('%.17g', slot),
+           'PX', math.ceil((slot - now + keep) * 1000))
+return string.format('%.17g', slot - now)
+"""
+
+# One step of the bare algorithm, for checking the script against `gcra` (tests).
+# ARGV: tat, now, rate, burst, cost. Returns {allowed (0/1), tat, retry_after} as strings.
+GCRA_STEP_SCRIPT: Final = """
+local tat = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local rate = tonumber(ARGV[3])
+local burst = tonumber(ARGV[4])
+local cost = tonumber(ARGV[5])
+local interval = 1.0 / rate
+local start = math.max(tat, now)
+local backlog = start - now
+local slack = (math.max(burst, cost) - cost) * interval
+if backlog <= slack then
+  return {'1', string.format('%.17g', start + cost * interval), '0'}
+end
+return {'0', string.format('%.17g', tat), string.format('%.17g', backlog - slack)}
+"""
+
+
+class RedisRateLimiter:
+    """GCRA per sender in Redis, global across workers; in-process when Redis is down.
+
+    `clock`, when given, supplies "now" in seconds instead of Redis's `TIME` (tests); every
+    limiter sharing a Redis must then share the clock.
+    """
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        overrides: Mapping[str, float] | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._client = client
+        self._overrides = dict(overrides or {})
+        self._clock = clock
+        self._script = client.register_script(GCRA_SCRIPT)
+        self._fallback = InProcessRateLimiter(self._overrides, clock=clock or time.monotonic)
+        self._warned = False
+        self.degraded: str | None = None
+        """Why the limiter is pacing in-process only right now, or None while Redis answers."""
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, clock: Callable[[], float] | None = None
+    ) -> RedisRateLimiter:
+        """A limiter on `HERALD_REDIS_URL` with the rates of `HERALD_SENDER_RATES`."""
+        client = redis.asyncio.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+        )
+        return cls(client, parse_sender_rates(settings.sender_rates), clock=clock)
+
+    def rate(self, sender: Sender) -> float:
+        """Segments per second Herald sends from `sender` at."""
+        return sender_rate(sender, self._overrides)
+
+    async def acquire(self, sender: Sender, cost: float, *, key: str) -> float:
+        """Seconds until `key` may go from `sender` (0.0: now); see `RateLimiter.acquire`."""
+        rate = self.rate(sender)
+        cost = max(cost, 1.0)
+        now = "" if self._clock is None else repr(self._clock())
+        try:
+            answer = await self._script(
+                keys=[f"{KEY_PREFIX}tat:{sender.value}", f"{KEY_PREFIX}res:{key}"],
+                args=[
+                    repr(rate),
+                    repr(default_burst(rate)),
+                    repr(cost),
+                    repr(STALE_RESERVATION_SECONDS),
+                    now,
+                ],
+            )
+        except (RedisError, OSError) as exc:
+            return await self._degrade(exc, sender, cost, key)
+        if self.degraded is not None:
+            logger.warning("Redis answers again: per-sender rate limits are global again")
+            self.degraded = None
+            self._warned = False
+        return max(0.0, float(cast("bytes", answer)))
+
+    async def close(self) -> None:
+        """Close the Redis connections."""
+        await self._client.aclose()
+
+    async def _degrade(self, exc: Exception, sender: Sender, cost: float, key: str) -> float:
+        self.degraded = f"Redis is unreachable ({exc}); rate limits hold per worker only"
+        if not self._warned:
+            self._warned = True
+            logger.warning("%s", self.degraded)
+        return await self._fallback.acquire(sender, cost, key=key)
