@@ -216,9 +216,6 @@ class VerifyRuntime:
             if verification is not None:
                 self.forget(verification)
 
-    def __len__(self) -> int:
-        return len(self._verifications)
-
 
 RUNTIME: StoreKey[VerifyRuntime] = StoreKey("verify")
 
