@@ -6,7 +6,7 @@ picks), with a `ManualClock` so that dates are fixed and time moves only when a 
 
 `twilio_client` is `twilio.rest.Client` for the main account. The client has no base-URL option:
 each product is a `Domain` whose `base_url` is read at request time, so setting
-`client.api.base_url` (and later `client.verify.base_url`, `client.messaging.base_url`,
+`client.api.base_url` (and `client.verify.base_url`, `client.messaging.base_url`,
 `client.content.base_url`) sends every request to the emulator; relative `next_page_uri`s are
 joined to it too. `environment={}` keeps `TWILIO_REGION`/`TWILIO_EDGE` from rewriting the host.
 Its HTTP client validates every response against the OpenAPI documents as it arrives.

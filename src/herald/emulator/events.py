@@ -11,6 +11,8 @@ Event types published by the emulator:
 - `message.inbound` — a simulated phone sent a message to a bought number;
 - `webhook.delivered` — one HTTP attempt at a webhook (status callback or inbound), as logged;
 - `optout.changed` — a recipient opted out of, or back in to, a number or Messaging Service;
+- `verify.code_sent` — Verify sent a code (by SMS, WhatsApp, call or e-mail);
+- `verify.status` — a verification changed status (approved, canceled, expired, ...);
 - `state.reset` — the emulator forgot everything.
 
 Each subscriber has its own bounded queue: a reader that falls behind loses its oldest events
