@@ -3,13 +3,16 @@
 `/healthz` says the process answers. `/readyz` says it can do its job: the database answers,
 its schema is the one this Herald needs, and (when this deployment runs a worker) a worker beat
 recently, since accepted messages would otherwise pile up unsent. Not ready is a `503` problem
-document listing every check.
+document listing every check. With `HERALD_REDIS_URL` set, a `rate_limits` check says whether
+Redis answers; when it does not, workers pace each sender per process only (degraded, still
+ready: messages keep going), and the check shows it with `ok: false`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import redis.asyncio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -34,7 +37,7 @@ class HealthView(BaseModel):
 class CheckView(BaseModel):
     """One readiness check."""
 
-    name: str = Field(description="`database`, `schema` or `worker`.")
+    name: str = Field(description="`database`, `schema`, `worker` or `rate_limits`.")
     ok: bool
     detail: str
 
@@ -95,7 +98,25 @@ async def _checks(deps: ApiDeps) -> tuple[list[CheckView], ProblemCode | None]:
         checks.append(worker)
         if not worker.ok:
             failed = ProblemCode.SERVICE_UNAVAILABLE
+    if deps.settings.redis_url:
+        checks.append(await _rate_limit_check(deps.settings.redis_url))
     return checks, failed
+
+
+async def _rate_limit_check(url: str) -> CheckView:
+    # Reported, never failed on: the workers fall back to per-process limits and keep sending.
+    client = redis.asyncio.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    try:
+        await client.ping()
+    except (redis.RedisError, OSError) as exc:
+        return CheckView(
+            name="rate_limits",
+            ok=False,
+            detail=f"degraded: Redis is unreachable ({exc}); each worker paces senders alone",
+        )
+    finally:
+        await client.aclose()
+    return CheckView(name="rate_limits", ok=True, detail="global (Redis)")
 
 
 async def _worker_check(deps: ApiDeps) -> CheckView:

@@ -39,11 +39,31 @@ KEY_PREFIX: Final = "herald:rl:"
 # Seconds a Redis call may take before the limiter counts Redis as unreachable.
 REDIS_TIMEOUT: Final = 2.0
 
+# `herald.domain.ratelimit.gcra`, line for line (the same rearranged comparison). Both scripts
+# below embed it, and a test checks it against the Python for random inputs.
+_GCRA_LUA: Final = """
+local function gcra(tat, now, rate, burst, cost)
+  local interval = 1.0 / rate
+  local start = math.max(tat, now)
+  local backlog = start - now
+  local slack = (math.max(burst, cost) - cost) * interval
+  if backlog <= slack then
+    return true, start + cost * interval, 0
+  end
+  return false, tat, backlog - slack
+end
+local function num(x)
+  return string.format('%.17g', x)
+end
+"""
+
 # KEYS[1] the sender's TAT, KEYS[2] the message's reservation.
 # ARGV: rate, burst, cost, keep (seconds to keep state after its time), now (or "" for TIME).
-# Returns the seconds until the message may go, as a string (Lua numbers would be truncated to
-# integers on their way back to the client).
-GCRA_SCRIPT: Final = """
+# Returns the seconds until the message may go, as a string: a Lua number would reach the
+# client truncated to an integer.
+GCRA_SCRIPT: Final = (
+    _GCRA_LUA
+    + """
 local now
 if ARGV[5] == '' then
   local t = redis.call('TIME')
@@ -51,10 +71,11 @@ if ARGV[5] == '' then
 else
   now = tonumber(ARGV[5])
 end
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
+local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local keep = tonumber(ARGV[4])
+local function store(key, value)
+  redis.call('SET', key, num(value), 'PX', math.ceil((value - now + keep) * 1000))
+end
 local reserved = redis.call('GET', KEYS[2])
 if reserved then
   local at = tonumber(reserved)
@@ -62,57 +83,38 @@ if reserved then
     redis.call('DEL', KEYS[2])
     return '0'
   end
-  return string.format('%.17g', at - now)
+  return num(at - now)
 end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local interval = 1.0 / rate
-local slack = (math.max(burst, cost) - cost) * interval
-local function step(at)
-  local start = math.max(tat, at)
-  local backlog = start - at
-  if backlog <= slack then
-    return true, start + cost * interval, 0
-  end
-  return false, tat, backlog - slack
-end
-local allowed, new_tat, retry = step(now)
+local allowed, new_tat, retry = gcra(tat, now, rate, burst, cost)
 if allowed then
-  redis.call('SET', KEYS[1], string.format('%.17g', new_tat),
-             'PX', math.ceil((new_tat - now + keep) * 1000))
+  store(KEYS[1], new_tat)
   return '0'
 end
+-- As in InProcessRateLimiter: reserve the first slot the algorithm allows, settling rounding.
 local slot = now + retry
 for _ = 1, 4 do
-  local ok, at_tat, again = step(slot)
+  local ok, at_tat, again = gcra(tat, slot, rate, burst, cost)
   if ok then
-    redis.call('SET', KEYS[1], string.format('%.17g', at_tat),
-               'PX', math.ceil((at_tat - now + keep) * 1000))
+    store(KEYS[1], at_tat)
     break
   end
   slot = slot + again
 end
-redis.call('SET', KEYS[2], string.format('%.17g', slot),
-           'PX', math.ceil((slot - now + keep) * 1000))
-return string.format('%.17g', slot - now)
+store(KEYS[2], slot)
+return num(slot - now)
 """
+)
 
-# One step of the bare algorithm, for checking the script against `gcra` (tests).
-# ARGV: tat, now, rate, burst, cost. Returns {allowed (0/1), tat, retry_after} as strings.
-GCRA_STEP_SCRIPT: Final = """
-local tat = tonumber(ARGV[1])
-local now = tonumber(ARGV[2])
-local rate = tonumber(ARGV[3])
-local burst = tonumber(ARGV[4])
-local cost = tonumber(ARGV[5])
-local interval = 1.0 / rate
-local start = math.max(tat, now)
-local backlog = start - now
-local slack = (math.max(burst, cost) - cost) * interval
-if backlog <= slack then
-  return {'1', string.format('%.17g', start + cost * interval), '0'}
-end
-return {'0', string.format('%.17g', tat), string.format('%.17g', backlog - slack)}
+# One bare step. ARGV: tat, now, rate, burst, cost. Returns {allowed 1/0, tat, retry_after}.
+GCRA_STEP_SCRIPT: Final = (
+    _GCRA_LUA
+    + """
+local allowed, tat, retry = gcra(tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+                                 tonumber(ARGV[4]), tonumber(ARGV[5]))
+return {allowed and '1' or '0', num(tat), num(retry)}
 """
+)
 
 
 class RedisRateLimiter:
