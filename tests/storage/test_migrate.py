@@ -39,7 +39,7 @@ async def test_empty_database_is_refused_with_the_command_to_run(database_url: s
     engine = create_engine(database_url)
     try:
         assert await current_revision(engine) is None
-        with pytest.raises(StorageError, match=r"needs 0001: run `herald migrate`"):
+        with pytest.raises(StorageError, match=rf"needs {head_revision()}: run `herald migrate`"):
             await check_schema_current(engine)
     finally:
         await engine.dispose()

@@ -304,3 +304,43 @@ worker_heartbeats = Table(
     Column("worker_id", String(100), primary_key=True),
     Column("seen_at", UtcDateTime(), nullable=False),
 )
+
+verification_settings = Table(
+    "verification_settings",
+    metadata,
+    Column("tenant_id", String(ID), ForeignKey("tenants.id"), primary_key=True),
+    Column("engine", String(16), nullable=False),
+    Column("code_length", Integer, nullable=False),
+    Column("verify_service_sid", String(SID)),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("tenant_id", String(ID), ForeignKey("tenants.id"), nullable=False),
+    Column("engine", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("to_address", String(ADDRESS), nullable=False),
+    Column("status", String(24), nullable=False),
+    # HMAC-SHA256 of the code (builtin engine only); the code itself is never stored.
+    Column("code_hash", String(64)),
+    Column("checks", Integer, nullable=False),
+    Column("sends", Integer, nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("provider_sid", String(SID)),
+    Column("message_id", String(ID)),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    # A check by number finds the tenant's open verification of that number.
+    Index(None, "tenant_id", "to_address", "status"),
+)
+
+verification_throttles = Table(
+    "verification_throttles",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("window_started_at", UtcDateTime(), nullable=False),
+    Column("count", Integer, nullable=False),
+)
