@@ -19,6 +19,7 @@ import aiohttp
 from herald.domain.records import TwilioCredentials as StoredCredentials
 from herald.errors import ConfigurationError, InvalidInput
 from herald.providers import MessagingProvider, TwilioClient, TwilioCredentials
+from herald.providers.twilio import DEFAULT_TIMEOUT
 from herald.settings import Settings
 from herald.storage.tenants import TenantRepository
 
@@ -55,6 +56,13 @@ class ProviderFactory:
         self._session = session
         self._tenants = tenants
         self._base_url = settings.twilio_base_url
+        # A send still in flight when its lease runs out could be sent again by the worker that
+        # takes the message over (its look-up finds nothing yet). Each request therefore ends
+        # well inside the lease: a third of it, at most the client's usual 30 s.
+        total = min(DEFAULT_TIMEOUT.total or 30.0, settings.worker_lease_seconds / 3)
+        self._timeout = aiohttp.ClientTimeout(
+            total=total, connect=min(DEFAULT_TIMEOUT.connect or total, total)
+        )
         self._refresh = refresh_seconds
         self._clock = clock
         self._cache: dict[str, _Cached] = {}
@@ -76,7 +84,10 @@ class ProviderFactory:
             client = cached.client
         else:
             client = TwilioClient(
-                self._session, _client_credentials(tenant_id, credentials), base_url=self._base_url
+                self._session,
+                _client_credentials(tenant_id, credentials),
+                base_url=self._base_url,
+                timeout=self._timeout,
             )
         self._cache[tenant_id] = _Cached(client, credentials, now)
         return client
