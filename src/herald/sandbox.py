@@ -3,11 +3,13 @@
 When no Twilio credentials are configured, `herald serve` calls `Sandbox.start()`, which:
 
 1. makes `HERALD_HOME` and, unless `HERALD_SECRET_KEY` is set, reads or generates the key that
-   encrypts provider secrets (`HERALD_HOME/secret_key`, mode 0600);
+   encrypts provider secrets (`HERALD_HOME/secret_key`, mode 0600) and, unless
+   `HERALD_ADMIN_KEY` is set, the admin pages' key (`HERALD_HOME/admin_key`, mode 0600);
 2. migrates the database (outside the sandbox `serve` refuses an outdated schema instead);
 3. starts the Twilio emulator on `HERALD_EMULATOR_PORT`, in the same event loop;
-4. buys a US number there, creates a Messaging Service holding it, and points the number's
-   incoming-message webhook at `{base_url}/webhooks/twilio/inbound`;
+4. buys a US number there, creates a Messaging Service holding it, points the number's
+   incoming-message webhook at `{base_url}/webhooks/twilio/inbound`, and registers it as a
+   WhatsApp sender;
 5. creates (or updates) the tenant `default` with the emulator account's credentials, the
    number as its default sender and the Service;
 6. creates an API key for it, or reuses the one from the previous run.
@@ -24,6 +26,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import secrets
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,6 +49,7 @@ from herald.storage.migrate import upgrade
 from herald.storage.tenants import TenantRepository
 
 SECRET_KEY_FILE: Final = "secret_key"  # noqa: S105 - a file name, not a secret
+ADMIN_KEY_FILE: Final = "admin_key"
 STATE_FILE: Final = "sandbox.json"
 TENANT_NAME: Final = "default"
 SERVICE_NAME: Final = "Herald sandbox"
@@ -81,6 +86,20 @@ def load_secret_key(settings: Settings, *, create: bool) -> Settings:
     return dataclasses.replace(settings, secret_key=key)
 
 
+def load_admin_key(settings: Settings) -> Settings:
+    """`settings` with `admin_key` from `HERALD_HOME/admin_key`, generated there when missing."""
+    if settings.admin_key:
+        return settings
+    path = settings.home / ADMIN_KEY_FILE
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+    else:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(24)
+        _write_private(path, key + "\n")
+    return dataclasses.replace(settings, admin_key=key)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class SandboxInfo:
     """What a started sandbox tells the person who started it."""
@@ -93,12 +112,33 @@ class SandboxInfo:
     account_sid: str
 
 
+async def _register_whatsapp_sender(
+    session: aiohttp.ClientSession, config: EmulatorConfig, number: str
+) -> None:
+    """Make `number` a WhatsApp sender of the emulator account.
+
+    The tenant sends WhatsApp from its default sender's `whatsapp:` address, which Twilio (and
+    the emulator) refuse with 63007 unless the number is a registered WhatsApp sender; on Twilio
+    that registration is a business verification, in the emulator one control call.
+    """
+    async with session.post(
+        f"{config.base_url}/_emulator/whatsapp/senders",
+        json={"phone_number": number, "account_sid": config.account_sid},
+    ) as response:
+        if response.status != HTTPStatus.CREATED:
+            detail = await response.text()
+            raise ConfigurationError(
+                f"The emulator did not make {number} a WhatsApp sender ({response.status}: "
+                f"{detail[:200]})."
+            )
+
+
 class Sandbox:
     """The in-process emulator, and the `default` tenant configured against it."""
 
     def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
         self._clock = clock
-        self._settings = load_secret_key(settings, create=True)
+        self._settings = load_admin_key(load_secret_key(settings, create=True))
         self._state_path = settings.home / STATE_FILE
         self._state = self._read_state()
         self.emulator_config = EmulatorConfig(
@@ -149,6 +189,7 @@ class Sandbox:
                 SERVICE_NAME, inbound_request_url=inbound_url, use_inbound_webhook_on_number=True
             )
             await client.add_number_to_service(service.sid, number.sid)
+            await _register_whatsapp_sender(session, config, number.phone_number)
         engine = create_engine(settings.database_url)
         try:
             tenant = await self._tenant(engine, settings, number.phone_number, service.sid)

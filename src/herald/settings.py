@@ -21,6 +21,7 @@ from herald.errors import ConfigurationError
 
 ENV_PREFIX = "HERALD_"
 _MIN_LEN_TO_SHOW_PREFIX = 16
+_MIN_ADMIN_KEY_LENGTH = 16
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -55,6 +56,12 @@ class Settings:
     secret_key: str = _setting(
         "",
         "Key that encrypts provider secrets at rest (Fernet, urlsafe base64 of 32 bytes); "
+        "generated into HERALD_HOME in sandbox mode.",
+        secret=True,
+    )
+    admin_key: str = _setting(
+        "",
+        "Key that signs in to the admin pages at /admin (unset: the admin pages are off); "
         "generated into HERALD_HOME in sandbox mode.",
         secret=True,
     )
@@ -109,6 +116,11 @@ class Settings:
             )
         if self.idempotency_hours < 24:  # noqa: PLR2004 - the promise made in the API docs
             raise ConfigurationError("HERALD_IDEMPOTENCY_HOURS must be at least 24.")
+        if self.admin_key and len(self.admin_key) < _MIN_ADMIN_KEY_LENGTH:
+            raise ConfigurationError(
+                f"HERALD_ADMIN_KEY must be at least {_MIN_ADMIN_KEY_LENGTH} characters; generate "
+                "one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'."
+            )
         if self.log_level not in {"debug", "info", "warning", "error"}:
             raise ConfigurationError("HERALD_LOG_LEVEL must be one of debug, info, warning, error.")
 

@@ -147,6 +147,7 @@ def _sandbox_banner(gateway: Gateway, info: SandboxInfo) -> str:
             "",
             f"  API key    {info.api_key}",
             f"  API docs   {url}/docs",
+            f"  Admin      {url}/admin  (admin key {gateway.settings.admin_key})",
             f"  Emulator   {info.emulator_url}  (account {info.account_sid})",
             f"  Sender     {info.phone_number} in Messaging Service {info.messaging_service_sid}",
             "",
