@@ -108,6 +108,9 @@ async def test_openapi_documents_every_endpoint(anonymous: httpx.AsyncClient) ->
         "/v1/webhook-endpoints": {"get", "post"},
         "/v1/webhook-endpoints/{endpoint_id}": {"delete"},
         "/v1/events": {"get"},
+        "/v1/verifications": {"post"},
+        "/v1/verifications/check": {"post"},
+        "/v1/verifications/settings": {"get", "put"},
         "/healthz": {"get"},
         "/readyz": {"get"},
     }

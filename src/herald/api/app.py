@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from fastapi import APIRouter, FastAPI
 
 from herald import __version__
-from herald.api import docs_page, endpoints, events, health, messages, optouts
+from herald.api import (
+    docs_page,
+    endpoints,
+    events,
+    health,
+    messages,
+    optouts,
+    verifications,
+)
 from herald.api.deps import ApiDeps
 from herald.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from herald.api.problems import install_problem_handlers
@@ -43,7 +51,7 @@ def create_api(
     app.state.herald = deps
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-    for module in (messages, optouts, endpoints, events, health, docs_page):
+    for module in (messages, optouts, verifications, endpoints, events, health, docs_page):
         app.include_router(module.router)
     for router in extra_routers:
         app.include_router(router)

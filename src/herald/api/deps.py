@@ -25,6 +25,10 @@ from herald.storage.inbound import InboundRepository
 from herald.storage.messages import MessageRepository
 from herald.storage.optouts import OptOutRepository
 from herald.storage.tenants import TenantRepository
+from herald.storage.throttles import DatabaseThrottle, Throttle
+from herald.storage.verifications import VerificationRepository
+from herald.verification import VerificationService, VerifyClients
+from herald.verification.delivery import CodeSender
 
 Clock = Callable[[], datetime]
 
@@ -58,6 +62,7 @@ class ApiDeps:
     clock: Clock = utc_now
     worker_expected: bool = True
     heartbeat_max_age: timedelta = DEFAULT_HEARTBEAT_MAX_AGE
+    verifications: VerificationService | None = None
 
     @classmethod
     def build(
@@ -69,22 +74,40 @@ class ApiDeps:
         clock: Clock = utc_now,
         worker_expected: bool = True,
         heartbeat_max_age: timedelta = DEFAULT_HEARTBEAT_MAX_AGE,
+        verify_clients: VerifyClients | None = None,
+        throttle: Throttle | None = None,
     ) -> ApiDeps:
-        """The repositories over `engine` (secrets under `box`), with the given clock."""
+        """The repositories over `engine` (secrets under `box`), with the given clock.
+
+        Verifications use `throttle` (counters in the database by default) and reach Twilio
+        Verify through `verify_clients`; without them only the built-in engine works.
+        """
+        messages = MessageRepository(engine)
+        opt_outs = OptOutRepository(engine)
+        inbound = InboundRepository(engine)
+        verifications = VerificationService(
+            repository=VerificationRepository(engine),
+            throttle=throttle or DatabaseThrottle(engine),
+            sender=CodeSender(messages, opt_outs, inbound),
+            secret_key=settings.secret_key,
+            clock=clock,
+            verify_clients=verify_clients,
+        )
         return cls(
             settings=settings,
             engine=engine,
             tenants=TenantRepository(engine, box),
             api_keys=ApiKeyRepository(engine),
-            messages=MessageRepository(engine),
-            opt_outs=OptOutRepository(engine),
-            inbound=InboundRepository(engine),
+            messages=messages,
+            opt_outs=opt_outs,
+            inbound=inbound,
             events=EventRepository(engine),
             endpoints=WebhookEndpointRepository(engine, box),
             heartbeats=Heartbeats(engine),
             clock=clock,
             worker_expected=worker_expected,
             heartbeat_max_age=heartbeat_max_age,
+            verifications=verifications,
         )
 
 

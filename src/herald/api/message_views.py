@@ -69,7 +69,11 @@ class SendMessageRequest(BaseModel):
         description="When to send: ISO 8601 with a UTC offset (`2030-01-31T09:00:00+01:00`); "
         "now when left out.",
     )
-    purpose: Purpose = Field(Purpose.TRANSACTIONAL, description="`transactional` or `marketing`.")
+    purpose: Purpose = Field(
+        Purpose.TRANSACTIONAL,
+        description="`transactional`, `marketing`, or `verification` (a one-time code: its "
+        "body is never shown again).",
+    )
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Your own data, returned with the message and events."
     )
@@ -207,7 +211,8 @@ def message_fields(record: MessageRecord) -> dict[str, Any]:
         "channel": record.channel.value,
         "to": record.to,
         "from": record.from_,
-        "body": record.body,
+        # A one-time code's message is sent but never shown (docs/verifications.md).
+        "body": None if record.purpose is Purpose.VERIFICATION else record.body,
         "encoding": record.encoding,
         "segments": record.segments,
         "purpose": record.purpose.value,

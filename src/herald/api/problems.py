@@ -68,6 +68,9 @@ def problem_response(
 ) -> JSONResponse:
     """The response carrying `error`'s document, with the headers its status calls for."""
     extra = dict(headers or {})
+    retry_after = error.extra.get("retry_after")
+    if isinstance(retry_after, int):
+        extra.setdefault("Retry-After", str(retry_after))
     if error.status == 401:  # noqa: PLR2004 - RFC 9110 requires the challenge with a 401
         extra.setdefault("WWW-Authenticate", "Bearer")
     return JSONResponse(

@@ -33,6 +33,7 @@ __all__ = [
     "message_inbound_data",
     "message_status_changed_data",
     "opt_out_changed_data",
+    "verification_data",
 ]
 
 
@@ -42,6 +43,9 @@ class EventType(enum.StrEnum):
     MESSAGE_STATUS_CHANGED = "message.status_changed"
     MESSAGE_INBOUND = "message.inbound"
     OPT_OUT_CHANGED = "opt_out.changed"
+    VERIFICATION_APPROVED = "verification.approved"
+    VERIFICATION_FAILED = "verification.failed"
+    VERIFICATION_THROTTLED = "verification.throttled"
 
 
 def iso8601(moment: datetime) -> str:
@@ -158,4 +162,28 @@ def opt_out_changed_data(
         "source": source.value,
         "keyword": keyword,
         "changed_at": iso8601(changed_at),
+    }
+
+
+def verification_data(
+    *,
+    verification_id: str | None,
+    channel: str,
+    to: str,
+    status: str,
+    occurred_at: datetime,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """`data` of the `verification.*` events: never the code, which no event carries.
+
+    `reason` says why a verification failed (`expired`, `max_attempts_reached`) or which
+    throttle refused a start (`number`, `ip`, `prefix`; `verification_id` is then None).
+    """
+    return {
+        "verification_id": verification_id,
+        "channel": channel,
+        "to": to,
+        "status": status,
+        "reason": reason,
+        "occurred_at": iso8601(occurred_at),
     }

@@ -32,8 +32,11 @@ __all__ = [
     "MIN_CODE_LENGTH",
     "PREFIX_DIGITS",
     "CheckOutcome",
+    "Engine",
     "ThrottleRule",
     "ThrottleScope",
+    "Verification",
+    "VerificationSettings",
     "VerificationStatus",
     "check_length",
     "check_outcome",
@@ -189,3 +192,39 @@ def throttle_keys(
         if value:
             keys.append((rule, f"verify:{tenant_id}:{rule.scope.value}:{value}"))
     return keys
+
+
+class Engine(enum.StrEnum):
+    """Who makes and checks a tenant's codes."""
+
+    BUILTIN = "builtin"
+    TWILIO_VERIFY = "twilio_verify"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VerificationSettings:
+    """A tenant's choice of engine, its code length, and its Verify Service once created."""
+
+    engine: Engine = Engine.BUILTIN
+    code_length: int = DEFAULT_CODE_LENGTH
+    verify_service_sid: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Verification:
+    """One verification as stored; `code_hash` is the only trace of a built-in code."""
+
+    id: str
+    tenant_id: str
+    engine: Engine
+    channel: str
+    to: str
+    status: VerificationStatus
+    code_hash: str | None
+    checks: int
+    sends: int
+    expires_at: datetime
+    provider_sid: str | None
+    message_id: str | None
+    created_at: datetime
+    updated_at: datetime

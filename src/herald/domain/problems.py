@@ -85,6 +85,7 @@ class ProblemCode(enum.StrEnum):
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     RATE_LIMITED = "rate_limited"
+    VERIFICATION_THROTTLED = "verification_throttled"
     REQUEST_TOO_LARGE = "request_too_large"
     INTERNAL_ERROR = "internal_error"
     SERVICE_UNAVAILABLE = "service_unavailable"
@@ -272,6 +273,13 @@ _CATALOGUE: Final = (
         429,
         "Too many requests",
         "Wait for the number of seconds in the Retry-After header, then try again.",
+    ),
+    Problem(
+        ProblemCode.VERIFICATION_THROTTLED,
+        429,
+        "Too many verifications",
+        "Wait for the number of seconds in the Retry-After header; `throttle` says whether the "
+        "number, your client's IP or the number's range was refused.",
     ),
     Problem(
         ProblemCode.REQUEST_TOO_LARGE,

@@ -26,6 +26,8 @@ class Purpose(enum.StrEnum):
 
     TRANSACTIONAL = "transactional"
     MARKETING = "marketing"
+    # A one-time code: its body never appears in an API answer (docs/verifications.md).
+    VERIFICATION = "verification"
 
 
 class HistorySource(enum.StrEnum):
