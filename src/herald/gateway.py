@@ -28,17 +28,22 @@ from types import TracebackType
 from typing import Final, Literal, Self
 
 import aiohttp
+import redis.asyncio
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
+from herald.admin import router as admin_router
 from herald.api import ApiDeps, create_api
 from herald.api.deps import Clock, utc_now
 from herald.settings import Settings
 from herald.storage.crypto import SecretBox
 from herald.storage.engine import create_engine
 from herald.storage.migrate import check_schema_current
+from herald.storage.tenants import TenantRepository
+from herald.storage.throttles import DatabaseThrottle, RedisThrottle, Throttle
+from herald.verification.clients import TenantVerifyClients
 from herald.webhooks.deps import WebhookDeps
 from herald.webhooks.twilio import create_router
 from herald.worker import InProcessRateLimiter, ProviderFactory, Worker, WorkerDeps
@@ -126,6 +131,7 @@ class Gateway:
         self.run_worker = run_worker
         self.serve_http = serve_http
         self._limiter: RedisRateLimiter | None = None
+        self._throttle_redis: redis.asyncio.Redis | None = None
         self._engine: AsyncEngine | None = None
         self._session: aiohttp.ClientSession | None = None
         self._app: FastAPI | None = None
@@ -166,12 +172,20 @@ class Gateway:
         self._engine = engine
         self._session = aiohttp.ClientSession()
         api = ApiDeps.build(
-            settings, engine, box, clock=self.clock, worker_expected=self.run_worker
+            settings,
+            engine,
+            box,
+            clock=self.clock,
+            worker_expected=self.run_worker,
+            verify_clients=TenantVerifyClients(
+                self._session, TenantRepository(engine, box), settings.twilio_base_url
+            ),
+            throttle=self._throttle(engine),
         )
         webhooks = WebhookDeps.create(
             engine=engine, box=box, settings=settings, now=self.clock, tenants=api.tenants
         )
-        self._app = create_api(api, extra_routers=[create_router(webhooks)])
+        self._app = create_api(api, extra_routers=[create_router(webhooks), admin_router])
         if self.run_worker:
             worker_deps = WorkerDeps.create(
                 engine=engine,
@@ -184,6 +198,12 @@ class Gateway:
                 tenants=api.tenants,
             )
             self._worker = Worker(worker_deps)
+
+    def _throttle(self, engine: AsyncEngine) -> Throttle:
+        if not self.settings.redis_url:
+            return DatabaseThrottle(engine)
+        self._throttle_redis = redis.asyncio.Redis.from_url(self.settings.redis_url)
+        return RedisThrottle(self._throttle_redis)
 
     def _rate_limiter(self) -> RateLimiter:
         if not self.settings.redis_url:
@@ -231,6 +251,9 @@ class Gateway:
         if self._limiter is not None:
             await self._limiter.close()
             self._limiter = None
+        if self._throttle_redis is not None:
+            await self._throttle_redis.aclose()
+            self._throttle_redis = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
