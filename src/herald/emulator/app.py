@@ -5,6 +5,8 @@ To run something for the app's lifetime (a delivery engine, a callback sender): 
 context manager factory taking the `Emulator` and add it to `BACKGROUND` (or pass it to
 `create_app(background=...)` when embedding); it is entered on start-up and left on shut-down.
 
+The web inbox (`pages`) is served ahead of the chaos middleware, at `/` and `/static`.
+
 The app reads no environment and opens no socket: `herald emulator` serves it with uvicorn, and
 `herald serve` may mount or serve it in-process.
 """
@@ -34,6 +36,7 @@ from herald.emulator import (
     numbers,
     numbers_api,
     optout,
+    pages,
     phones,
     seed,
     service_numbers,
@@ -104,7 +107,11 @@ def create_app(
     routes = [route for module_routes in ROUTE_MODULES for route in module_routes()]
     app = chaos.EmulatorApp(
         routes=routes,
-        middleware=[Middleware(chaos.ChaosMiddleware, emulator=emulator)],
+        middleware=[
+            # The inbox (/, /phones/…, /static/…) is served first, out of chaos's reach.
+            Middleware(pages.InboxFirst, emulator=emulator),
+            Middleware(chaos.ChaosMiddleware, emulator=emulator),
+        ],
         exception_handlers={
             TwilioError: handle_twilio_error,
             HTTPException: handle_http_exception,
