@@ -31,33 +31,43 @@ class Explanation:
 
 
 def _table(*rows: tuple[int, str, str]) -> Mapping[int, Explanation]:
-    return MappingProxyType({code: Explanation(code, meaning, action) for code, meaning, action in rows})
+    return MappingProxyType(
+        {code: Explanation(code, meaning, action) for code, meaning, action in rows}
+    )
 
 
 EXPLANATIONS: Final = _table(
     (
         21211,
         "The 'To' number is not a valid phone number.",
-        "Check the number with the recipient; Herald normalises to E.164, so the digits "
-        "themselves are wrong or incomplete.",
+        (
+            "Check the number with the recipient; Herald normalises to E.164, so the digits "
+            "themselves are wrong or incomplete."
+        ),
     ),
     (
         21408,
         "The account may not send SMS to this country (geographic permissions).",
-        "Enable the country under Messaging > Settings > Geo permissions in the Twilio console, "
-        "then send again.",
+        (
+            "Enable the country under Messaging > Settings > Geo permissions in the Twilio "
+            "console, then send again."
+        ),
     ),
     (
         21610,
         "The recipient replied STOP to this sender and is unsubscribed.",
-        "Do not retry. The recipient must reply START (or UNSTOP) before messages reach them "
-        "again; Herald records the opt-out.",
+        (
+            "Do not retry. The recipient must reply START (or UNSTOP) before messages reach them "
+            "again; Herald records the opt-out."
+        ),
     ),
     (
         21612,
         "Twilio cannot route a message from this sender to this number.",
-        "Use a sender that can reach the destination country (a local number, an alphanumeric "
-        "ID where allowed, or a Messaging Service).",
+        (
+            "Use a sender that can reach the destination country (a local number, an alphanumeric "
+            "ID where allowed, or a Messaging Service)."
+        ),
     ),
     (
         21614,
@@ -87,8 +97,10 @@ EXPLANATIONS: Final = _table(
     (
         30007,
         "A carrier filtered the message as spam or unregistered traffic.",
-        "Register the sender (10DLC, toll-free verification or alphanumeric ID) and avoid "
-        "URL shorteners and spam-like wording.",
+        (
+            "Register the sender (10DLC, toll-free verification or alphanumeric ID) and avoid "
+            "URL shorteners and spam-like wording."
+        ),
     ),
     (
         30008,
@@ -103,8 +115,10 @@ EXPLANATIONS: Final = _table(
     (
         63016,
         "WhatsApp refused a free-form message outside the 24-hour customer service window.",
-        "Send an approved template (content SID) instead; free-form replies are allowed for 24 "
-        "hours after the customer's last message.",
+        (
+            "Send an approved template (content SID) instead; free-form replies are allowed for 24 "
+            "hours after the customer's last message."
+        ),
     ),
 )
 

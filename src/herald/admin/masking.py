@@ -21,7 +21,9 @@ def mask_number(address: str | None, *, reveal: bool = False) -> str:
     """`address` masked (`+31 6 •••• 5678`), or formatted in full when `reveal` is set."""
     if not address:
         return ""
-    prefix, bare = (WHATSAPP, address[len(WHATSAPP) :]) if address.startswith(WHATSAPP) else ("", address)
+    prefix, bare = (
+        (WHATSAPP, address[len(WHATSAPP) :]) if address.startswith(WHATSAPP) else ("", address)
+    )
     if not bare.startswith("+"):
         return address
     try:
@@ -29,7 +31,9 @@ def mask_number(address: str | None, *, reveal: bool = False) -> str:
     except phonenumbers.NumberParseException:
         return address if reveal else prefix + MASK
     if reveal:
-        return prefix + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return prefix + phonenumbers.format_number(
+            parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
     national = phonenumbers.national_significant_number(parsed)
     if len(national) <= _KEPT_DIGITS + 1:
         return f"{prefix}+{parsed.country_code} {MASK}"

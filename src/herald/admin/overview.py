@@ -161,7 +161,16 @@ def chart(tallies: Iterable[Tally], first_day: date, days: int) -> Chart:
                 continue
             height = plot_height * count / peak
             y -= height
-            bars.append(Bar(x, round(y, 2), round(width, 2), round(height, 2), name, f"{day}: {count} {name}"))
+            bars.append(
+                Bar(
+                    x,
+                    round(y, 2),
+                    round(width, 2),
+                    round(height, 2),
+                    name,
+                    f"{day}: {count} {name}",
+                )
+            )
         columns.append(Column(day, by_category, tuple(bars), round(x + width / 2, 2)))
     return Chart(columns=tuple(columns), peak=peak)
 
@@ -194,7 +203,9 @@ def by_country(tallies: Iterable[Tally]) -> list[RateRow]:
     rows = []
     for region, items in grouped.items():
         price = SMS_PRICES.get(region, DEFAULT_SMS_PRICE)
-        billed = sum(t.segments for t in items if t.status in _BILLED and t.channel in _BILLED_CHANNELS)
+        billed = sum(
+            t.segments for t in items if t.status in _BILLED and t.channel in _BILLED_CHANNELS
+        )
         label = "Unknown" if region == "ZZ" else f"{region_name(region)} ({region})"
         rows.append(_row(region, label, items, cost=billed * price))
     return sorted(rows, key=lambda row: (-row.messages, row.key))
@@ -209,7 +220,11 @@ def by_sender(tallies: Iterable[Tally], sender_rates: str) -> list[RateRow]:
     rows = []
     for sender, items in grouped.items():
         label = "chosen by Twilio" if sender == "-" else sender
-        rows.append(dataclasses.replace(_row(sender, label, items, cost=None), pace=_pace(sender, overrides)))
+        rows.append(
+            dataclasses.replace(
+                _row(sender, label, items, cost=None), pace=_pace(sender, overrides)
+            )
+        )
     return sorted(rows, key=lambda row: (-row.messages, row.key))
 
 
@@ -224,7 +239,9 @@ def _pace(sender: str, overrides: Mapping[str, float]) -> float | None:
 
 def _row(key: str, label: str, items: list[Tally], *, cost: float | None) -> RateRow:
     delivered = sum(t.messages for t in items if category(t.status) == "delivered")
-    finished = sum(t.messages for t in items if category(t.status) in {"delivered", "undelivered", "failed"})
+    finished = sum(
+        t.messages for t in items if category(t.status) in {"delivered", "undelivered", "failed"}
+    )
     return RateRow(
         key=key,
         label=label,
