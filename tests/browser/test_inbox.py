@@ -112,6 +112,17 @@ def test_failed_message_shows_a_cross_and_its_error_code(page: Page, conversatio
     expect(bubble.locator(".error-code")).to_have_text("30003")
 
 
+def test_whatsapp_conversation_shows_blue_read_ticks(page: Page, conversations: Inbox) -> None:
+    """A WhatsApp message the customer read carries the read tick, in the WhatsApp style."""
+    page.goto(conversations.url("/phones/%2B14155550190"))
+    bubble = page.locator(".bubble.theirs").last
+    expect(bubble).to_have_attribute("data-status", "read")
+    expect(bubble).to_have_class(re.compile(r"\bchannel-whatsapp\b"))
+    expect(bubble.locator(".tick")).to_have_class(re.compile(r"\btick-read\b"))
+    expect(bubble.locator(".segments")).to_have_count(0)
+    screenshot(page, "inbox-whatsapp")
+
+
 def test_webhook_page_lists_a_new_delivery_live(page: Page, conversations: Inbox) -> None:
     """An incoming-message webhook shows up at the top with its answer and signature."""
     open_live(page, conversations.url("/webhooks"))
