@@ -7,6 +7,7 @@ the driver is chosen here.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """
     sa_url = async_url(url)
     if sa_url.get_backend_name() == "sqlite":
+        # aiosqlite logs every statement with its parameters at DEBUG: message bodies, one-time
+        # codes and phone numbers would reach the logs of anyone debugging Herald.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         if sa_url.database and sa_url.database != ":memory:":
             Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(sa_url, **kwargs)
