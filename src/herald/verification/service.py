@@ -39,7 +39,7 @@ from herald.domain.otp import (
 from herald.domain.phone import Channel
 from herald.domain.problems import ProblemCode, ProblemError
 from herald.domain.records import Tenant
-from herald.errors import ProviderError
+from herald.errors import ConfigurationError, ProviderError
 from herald.providers.verify import TwilioVerifyClient
 from herald.storage.throttles import Throttle
 from herald.storage.verifications import VerificationRepository, new_verification_id
@@ -274,7 +274,10 @@ class VerificationService:
                 "This Herald has no Twilio Verify connection; set the tenant's engine to "
                 "builtin, or run Herald with Twilio credentials.",
             )
-        return await self.verify_clients.for_tenant(tenant.id)
+        try:
+            return await self.verify_clients.for_tenant(tenant.id)
+        except ConfigurationError as exc:
+            raise ProblemError(ProblemCode.SERVICE_UNAVAILABLE, exc.detail) from None
 
     # -- shared ------------------------------------------------------------------------
 
