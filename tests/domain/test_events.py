@@ -49,6 +49,7 @@ def test_all_names_exactly_the_public_api() -> None:
         "message_inbound_data",
         "message_status_changed_data",
         "opt_out_changed_data",
+        "verification_data",
     ]
     assert all(hasattr(events, name) for name in events.__all__)
 
@@ -59,6 +60,9 @@ def test_event_types_have_their_documented_names() -> None:
         "message.status_changed",
         "message.inbound",
         "opt_out.changed",
+        "verification.approved",
+        "verification.failed",
+        "verification.throttled",
     }
 
 
@@ -224,3 +228,23 @@ def test_every_payload_is_json_ready() -> None:
     ]
     for payload in payloads:
         assert json.loads(json.dumps(payload)) == payload
+
+
+def test_verification_data_carries_no_code() -> None:
+    """`verification.*` data names the verification, number and outcome, and nothing else."""
+    data = events.verification_data(
+        verification_id="vfy_01",
+        channel="sms",
+        to="+31612345678",
+        status="expired",
+        reason="expired",
+        occurred_at=AT,
+    )
+    assert data == {
+        "verification_id": "vfy_01",
+        "channel": "sms",
+        "to": "+31612345678",
+        "status": "expired",
+        "reason": "expired",
+        "occurred_at": "2030-01-31T08:00:00.123Z",
+    }

@@ -15,7 +15,8 @@ from tests.api.api_helpers import Caller
 from tests.verification.verification_helpers import check, other_code, sent_code, start
 
 GUESSES = 10_000
-CONCURRENT = 50
+CONCURRENT = 16
+"""Guesses in flight at once: as many as the PostgreSQL pool has connections."""
 
 
 def _wrong_guesses(code: str, count: int) -> list[str]:
