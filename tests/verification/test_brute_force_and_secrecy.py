@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from herald.api import ApiDeps
+from herald.domain.problems import ProblemError
 from herald.storage.schema import events, verifications
 from tests.api.api_helpers import Caller
 from tests.verification.verification_helpers import check, other_code, sent_code, start
@@ -106,3 +107,22 @@ async def test_code_never_appears_in_logs_events_or_answers(
     assert code not in caplog.text
     assert all(code not in payload for payload in payloads)
     assert all(code not in answer.text for answer in answers)
+
+
+async def test_concurrent_right_codes_approve_once(
+    alice: Caller, deps: ApiDeps, engine: AsyncEngine
+) -> None:
+    """Ten simultaneous checks of the right code approve exactly one; the rest are not_found."""
+    started = (await start(alice.http)).json()
+    code = await sent_code(engine, started["id"])
+    service = deps.verifications
+    assert service is not None
+    results = await asyncio.gather(
+        *(service.check(alice.tenant, code, verification_id=started["id"]) for _ in range(10)),
+        return_exceptions=True,
+    )
+    approved = [each for each in results if not isinstance(each, BaseException)]
+    refused = [each for each in results if isinstance(each, ProblemError)]
+    assert [each.status.value for each in approved] == ["approved"]
+    assert {each.code for each in refused} == {"not_found"}
+    assert len(refused) == 9

@@ -129,9 +129,12 @@ class VerificationService:
             return await self.repository.settle(verification, VerificationStatus.EXPIRED, now=now)
         if verification.engine is Engine.TWILIO_VERIFY:
             return await self._check_on_twilio(tenant, verification, code, now)
-        updated, _ = await self.repository.check_code(
+        updated, outcome = await self.repository.check_code(
             tenant.id, verification.id, code, key=code_key(self.secret_key), now=now
         )
+        if outcome is None and updated.status is VerificationStatus.APPROVED:
+            # A concurrent check approved it first: the code has been used.
+            raise _not_found()
         return updated
 
     # -- built-in engine ---------------------------------------------------------------
