@@ -216,7 +216,7 @@ def by_sender(tallies: Iterable[Tally], sender_rates: str) -> list[RateRow]:
     overrides = parse_sender_rates(sender_rates)
     grouped: dict[str, list[Tally]] = defaultdict(list)
     for tally in tallies:
-        grouped[tally.key].append(tally)
+        grouped[tally.sender].append(tally)
     rows = []
     for sender, items in grouped.items():
         label = "chosen by Twilio" if sender == "-" else sender

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -52,9 +52,10 @@ PREFIX_LENGTH: Final = 4
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Tally:
-    """Messages and segments counted under one key (a day, a prefix, a sender) and status."""
+    """Messages and segments counted under one key (a day, a prefix) and sender, and status."""
 
     key: str
+    sender: str
     channel: str
     status: Status
     messages: int
@@ -137,30 +138,41 @@ class AdminReads:
             day = func.to_char(func.timezone("UTC", m.created_at), "YYYY-MM-DD")
         return await self._tally(day, tenant_id, since)
 
-    async def by_prefix(self, tenant_id: str | None, since: datetime) -> list[Tally]:
-        """Messages created since `since`, by the first four characters of the bare recipient."""
-        bare = func.replace(messages.c.to_address, "whatsapp:", "")
-        return await self._tally(func.substr(bare, 1, PREFIX_LENGTH), tenant_id, since)
-
-    async def by_sender(self, tenant_id: str | None, since: datetime) -> list[Tally]:
-        """Messages created since `since`, by sender (`-` when Twilio chose it)."""
-        return await self._tally(func.coalesce(messages.c.from_address, "-"), tenant_id, since)
+    async def by_route(self, tenant_id: str | None, since: datetime) -> list[Tally]:
+        """Messages created since `since`, by recipient prefix (the first four characters of
+        the bare number: `+` and enough digits for any calling code) and by sender (`-` when
+        Twilio chose it). One scan serves the country and the sender tables."""
+        m = messages.c
+        bare = func.replace(m.to_address, "whatsapp:", "")
+        return await self._tally(
+            func.substr(bare, 1, PREFIX_LENGTH),
+            tenant_id,
+            since,
+            sender=func.coalesce(m.from_address, "-"),
+        )
 
     async def _tally(
-        self, key: ColumnElement[Any], tenant_id: str | None, since: datetime
+        self,
+        key: ColumnElement[Any],
+        tenant_id: str | None,
+        since: datetime,
+        *,
+        sender: ColumnElement[Any] | None = None,
     ) -> list[Tally]:
         m = messages.c
         grouped = key.label("key")
+        by_sender = (sender if sender is not None else literal("")).label("sender")
         query = (
             select(
                 grouped,
+                by_sender,
                 m.channel,
                 m.status,
                 func.count().label("messages"),
                 func.coalesce(func.sum(m.segments), 0).label("segments"),
             )
             .where(m.created_at >= since)
-            .group_by(grouped, m.channel, m.status)
+            .group_by(grouped, by_sender, m.channel, m.status)
         )
         if tenant_id is not None:
             query = query.where(m.tenant_id == tenant_id)
@@ -169,6 +181,7 @@ class AdminReads:
             return [
                 Tally(
                     key=str(row.key),
+                    sender=str(row.sender),
                     channel=row.channel,
                     status=Status(row.status),
                     messages=int(row.messages),
