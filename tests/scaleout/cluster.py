@@ -94,6 +94,10 @@ class Cluster:
             HERALD_TWILIO_BASE_URL=self.emulator_url,
             HERALD_PUBLIC_URL=self.public_url,
             HERALD_SENDER_RATES=self.sender_rates,
+            # With credentials `serve` talks to the emulator as to Twilio instead of starting
+            # a sandbox of its own.
+            HERALD_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+            HERALD_TWILIO_AUTH_TOKEN=AUTH_TOKEN,
             HERALD_LOG_LEVEL=os.environ.get("HERALD_SCALEOUT_LOG_LEVEL", "warning"),
         )
         if self.redis_url:
@@ -136,11 +140,17 @@ class Cluster:
         await wait_until_up(f"{url}/healthz")
         return url
 
-    def start_worker(self, *, lease_seconds: float = 10.0) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, *, lease_seconds: float = 10.0, batch_size: int = 50
+    ) -> subprocess.Popen[bytes]:
         """`herald worker` with a short lease, so a killed worker's claims come back soon."""
         return self._spawn(
             "worker",
-            ["worker", "--worker-lease-seconds", str(lease_seconds), "--worker-batch-size", "50"],
+            [
+                "worker",
+                *("--worker-lease-seconds", str(lease_seconds)),
+                *("--worker-batch-size", str(batch_size)),
+            ],
             self._env(),
         )
 
@@ -221,6 +231,26 @@ class Cluster:
             await asyncio.gather(*(accept_every(start) for start in range(concurrency)))
         finally:
             await engine.dispose()
+
+    async def post(self, apis: Sequence[str], count: int, *, concurrency: int = 16) -> None:
+        """POST `count` messages through the APIs in turn, each sender in turn, each to its own
+        recipient; `AssertionError` unless every one is accepted with 202."""
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+
+        async def post_every(http: aiohttp.ClientSession, start: int) -> None:
+            for index in range(start, count, concurrency):
+                payload = {
+                    "channel": "sms",
+                    "to": recipient(index),
+                    "from": self.senders[index % len(self.senders)],
+                    "body": body(index),
+                }
+                url = f"{apis[index % len(apis)]}/v1/messages"
+                async with http.post(url, json=payload) as response:
+                    assert response.status == 202, await response.text()
+
+        async with aiohttp.ClientSession(headers=headers) as http:
+            await asyncio.gather(*(post_every(http, start) for start in range(concurrency)))
 
     async def sent_count(self) -> int:
         """How many messages Herald has recorded as handed over (a provider SID)."""

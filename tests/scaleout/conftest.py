@@ -18,3 +18,13 @@ def cluster(postgres_url: str, tmp_path: Path) -> Iterator[Cluster]:
         yield running
     finally:
         running.close()
+
+
+@pytest.fixture
+def redis_cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster on a fresh PostgreSQL database and the test Redis database."""
+    running = Cluster(postgres_url, tmp_path, redis_url=redis_url)
+    try:
+        yield running
+    finally:
+        running.close()

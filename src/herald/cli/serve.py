@@ -21,6 +21,7 @@ import click
 
 from herald.api.deps import utc_now
 from herald.domain.records import TwilioCredentials
+from herald.errors import Conflict
 from herald.gateway import Gateway
 from herald.sandbox import DEMO_RECIPIENT, Sandbox, SandboxInfo, load_secret_key
 from herald.settings import ENV_PREFIX, Settings
@@ -114,8 +115,14 @@ async def _configure_default_tenant(settings: Settings) -> None:
         await check_schema_current(engine)
         tenant = await tenants.get_by_name("default")
         if tenant is None:
-            await tenants.create("default", now=utc_now(), credentials=credentials)
-        else:
+            try:
+                await tenants.create("default", now=utc_now(), credentials=credentials)
+            except Conflict:
+                # Several `serve --no-worker` processes starting at once: another created it.
+                tenant = await tenants.get_by_name("default")
+            else:
+                return
+        if tenant is not None:
             await tenants.set_credentials(tenant.id, credentials, now=utc_now())
     finally:
         await engine.dispose()
