@@ -133,13 +133,12 @@ async def preview_message(
 )
 async def get_message(message_id: str, tenant: CurrentTenant, deps: Deps) -> MessageDetailView:
     """The message with every status report received for it, oldest first."""
-    record = await deps.messages.get(tenant.id, message_id)
-    history = await deps.messages.history(tenant.id, message_id)
-    if record is None or history is None:
+    found = await deps.messages.detail(tenant.id, message_id)
+    if found is None:
         raise ProblemError(
             ProblemCode.NOT_FOUND, f"There is no message {message_id!r} for this API key."
         )
-    return detail_view(record, history)
+    return detail_view(*found)
 
 
 @router.get(

@@ -1,4 +1,4 @@
-"""Where SQLite and PostgreSQL differ, in one place: write transactions, claims and upserts.
+"""Where SQLite and PostgreSQL differ, in one place: transactions, claims and upserts.
 
 Writes: on SQLite a transaction that reads and then writes must take the database's write lock
 when it begins (`BEGIN IMMEDIATE`); otherwise two such transactions both read, and the second
@@ -11,18 +11,26 @@ two workers ever get the same row and none waits for another. SQLite has one wri
 so the same `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING` inside `BEGIN IMMEDIATE`
 is already exclusive.
 
+Snapshots: reading a row and then its children (a message and its history) must not straddle
+another transaction's commit; `snapshot_read` makes the statements of a read share one
+snapshot on both backends.
+
 Upserts: both backends spell `INSERT ... ON CONFLICT` the same way, through different
 SQLAlchemy constructs.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, Update, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
@@ -34,11 +42,54 @@ def is_postgresql(connection: AsyncConnection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
+# SQLite: the write transactions of one process take turns on an asyncio lock per engine, so
+# that a burst of concurrent writers queues in order instead of polling SQLite's write lock
+# through the busy handler, which sleeps ever longer and fails with "database is locked" once
+# `busy_timeout` has passed (32 concurrent sends did so in bench/gateway_load.py). The busy
+# timeout still covers writers in other processes. A task already inside a write transaction
+# does not wait for the lock again (`_writing`), so nesting cannot deadlock.
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+_writing: ContextVar[bool] = ContextVar("herald_sqlite_writing", default=False)
+
+
 @asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A transaction that will write: committed on success, rolled back on an exception."""
+    if engine.dialect.name != "sqlite" or _writing.get():
+        async with _transaction(engine) as connection:
+            yield connection
+        return
+    lock = _sqlite_writers.setdefault(engine.sync_engine, asyncio.Lock())
+    async with lock:
+        token = _writing.set(True)
+        try:
+            async with _transaction(engine) as connection:
+                yield connection
+        finally:
+            _writing.reset(token)
+
+
+@asynccontextmanager
+async def _transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as connection:
         await connection.execution_options(**{WRITE_OPTION: True})
+        async with connection.begin():
+            yield connection
+
+
+@asynccontextmanager
+async def snapshot_read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction whose statements all read the same snapshot of the database.
+
+    A SQLite transaction (`BEGIN`, in WAL mode) reads the snapshot of its first read until it
+    ends. PostgreSQL's default READ COMMITTED takes a new snapshot for every statement, so that
+    a row and its children read one after the other could straddle another transaction's
+    commit; REPEATABLE READ keeps one snapshot, and a transaction that only reads never fails
+    to serialise.
+    """
+    async with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execution_options(isolation_level="REPEATABLE READ")
         async with connection.begin():
             yield connection
 

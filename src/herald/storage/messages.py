@@ -29,7 +29,7 @@ from herald.domain.records import (
 )
 from herald.errors import Conflict, IdempotencyConflict, InvalidInput, StorageError
 from herald.storage import ids
-from herald.storage.dialect import write_transaction
+from herald.storage.dialect import snapshot_read, write_transaction
 from herald.storage.history import (
     append_history,
     emit_status_changed,
@@ -152,6 +152,24 @@ class MessageRepository:
         async with self._engine.connect() as connection:
             row = (await connection.execute(query)).first()
         return None if row is None else message_from_row(row)
+
+    async def detail(
+        self, tenant_id: str, message_id: str
+    ) -> tuple[MessageRecord, list[StatusChange]] | None:
+        """The tenant's message and its history, oldest first, as of one moment; None if the
+        tenant has no such message.
+
+        Read in one snapshot: read apart, a status report committed in between would give a
+        status that the history contradicts (`sent`, with `delivered` applied in the history).
+        """
+        query = select(messages).where(
+            messages.c.id == message_id, messages.c.tenant_id == tenant_id
+        )
+        async with snapshot_read(self._engine) as connection:
+            row = (await connection.execute(query)).first()
+            if row is None:
+                return None
+            return message_from_row(row), await read_history(connection, message_id)
 
     async def history(self, tenant_id: str, message_id: str) -> list[StatusChange] | None:
         """The message's history, oldest first; None if the tenant has no such message."""
