@@ -1,4 +1,4 @@
-"""Where SQLite and PostgreSQL differ, in one place: write transactions, claims and upserts.
+"""Where SQLite and PostgreSQL differ, in one place: transactions, claims and upserts.
 
 Writes: on SQLite a transaction that reads and then writes must take the database's write lock
 when it begins (`BEGIN IMMEDIATE`); otherwise two such transactions both read, and the second
@@ -10,6 +10,10 @@ Claims: on PostgreSQL many workers claim at once; each locks the due rows it pic
 two workers ever get the same row and none waits for another. SQLite has one writer at a time,
 so the same `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING` inside `BEGIN IMMEDIATE`
 is already exclusive.
+
+Snapshots: reading a row and then its children (a message and its history) must not straddle
+another transaction's commit; `snapshot_read` makes the statements of a read share one
+snapshot on both backends.
 
 Upserts: both backends spell `INSERT ... ON CONFLICT` the same way, through different
 SQLAlchemy constructs.
@@ -69,6 +73,23 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
 async def _transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as connection:
         await connection.execution_options(**{WRITE_OPTION: True})
+        async with connection.begin():
+            yield connection
+
+
+@asynccontextmanager
+async def snapshot_read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction whose statements all read the same snapshot of the database.
+
+    A SQLite transaction (`BEGIN`, in WAL mode) reads the snapshot of its first read until it
+    ends. PostgreSQL's default READ COMMITTED takes a new snapshot for every statement, so that
+    a row and its children read one after the other could straddle another transaction's
+    commit; REPEATABLE READ keeps one snapshot, and a transaction that only reads never fails
+    to serialise.
+    """
+    async with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execution_options(isolation_level="REPEATABLE READ")
         async with connection.begin():
             yield connection
 
