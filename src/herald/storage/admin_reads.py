@@ -34,6 +34,7 @@ from herald.domain.records import (
 )
 from herald.errors import InvalidInput
 from herald.storage.deliveries import delivery_from_row
+from herald.storage.dialect import snapshot_read
 from herald.storage.endpoints import endpoint_from_row
 from herald.storage.history import message_from_row, read_history
 from herald.storage.schema import (
@@ -119,8 +120,9 @@ class AdminReads:
         return Page(items=tuple(records), next_cursor=encode_cursor(records[-1]) if more else None)
 
     async def message(self, message_id: str) -> tuple[MessageRecord, list[StatusChange]] | None:
-        """A message of any tenant with its history, oldest first; None if there is none."""
-        async with self._engine.connect() as connection:
+        """A message of any tenant with its history, oldest first, read in one snapshot (so the
+        status never contradicts the history); None if there is none."""
+        async with snapshot_read(self._engine) as connection:
             row = (
                 await connection.execute(select(messages).where(messages.c.id == message_id))
             ).first()
