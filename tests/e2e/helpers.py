@@ -14,7 +14,6 @@ from typing import Any, Final, TypeVar
 import httpx
 
 from herald.api.deps import utc_now
-from herald.domain.records import TenantSettings
 from herald.domain.records import TwilioCredentials as StoredCredentials
 from herald.settings import Settings
 from herald.storage.apikeys import ApiKeyRepository
@@ -139,7 +138,7 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
 
 
 async def create_tenant(herald: RunningHerald, name: str) -> str:
-    """A second tenant on the same emulator account and number; a live API key of it."""
+    """A second tenant on the same emulator account, without senders; a live API key of it."""
     settings = herald.settings
     engine = create_engine(settings.database_url)
     try:
@@ -147,7 +146,6 @@ async def create_tenant(herald: RunningHerald, name: str) -> str:
             name,
             now=utc_now(),
             credentials=StoredCredentials(account_sid=herald.account_sid, secret=herald.auth_token),
-            settings=TenantSettings(default_sender=herald.sandbox_number),
         )
         created = await ApiKeyRepository(engine).create(tenant.id, label="e2e", now=utc_now())
     finally:
