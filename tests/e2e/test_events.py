@@ -66,9 +66,11 @@ async def test_polling_serves_the_posted_events(herald: RunningHerald, receiver:
     posted = await _until_delivered(receiver, message["id"])
 
     polled: list[dict[str, Any]] = []
-    cursor = None
+    cursor: str | None = None
     while True:
-        params = {"types": STATUS_CHANGED, "limit": 2} | ({"after": cursor} if cursor else {})
+        params: dict[str, str | int] = {"types": STATUS_CHANGED, "limit": 2}
+        if cursor is not None:
+            params["after"] = cursor
         page = (await herald.api.get("/v1/events", params=params)).json()
         polled += page["data"]
         cursor = page["next_cursor"]
