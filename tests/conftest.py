@@ -13,10 +13,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
+import hypothesis
 import pytest
 import redis
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Properties are about answers, not speed: a busy 2-core machine must not turn a slow example
+# into a failure (speed is measured in bench/, never asserted in tests).
+hypothesis.settings.register_profile("herald", deadline=None, print_blob=True)
+hypothesis.settings.load_profile("herald")
 POSTGRES_URL = os.environ.get(
     "HERALD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
