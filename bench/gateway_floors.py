@@ -62,7 +62,7 @@ def _sqlite_path(url: str) -> str:
 async def writer(url: str) -> AsyncIterator[tuple[Write, bool]]:
     """A function committing one statement per transaction on `url`; True if PostgreSQL."""
     if is_postgresql(url):
-        pool = await asyncpg.create_pool(url, min_size=POOL_SIZE, max_size=POOL_SIZE)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE)
         try:
             await pool.execute(CREATE_TABLE)
 
