@@ -1,7 +1,7 @@
 """The gateway's speed on PostgreSQL and SQLite, each figure beside a floor from the same run.
 
-    .venv/bin/python bench/gateway_load.py [--messages N] [--concurrency C] [--rounds R]
-        [--databases postgresql,sqlite] [--postgres-url URL]
+    .venv/bin/python bench/gateway_load.py [--messages N] [--dispatch D] [--concurrency C]
+        [--rounds R] [--databases postgresql,sqlite] [--postgres-url URL]
 
 For each database (PostgreSQL in a scratch database created and dropped here, SQLite in a
 temporary file), this process migrates it, starts the Twilio emulator in a process of its own
@@ -14,11 +14,14 @@ runs `herald serve` in another process, as an operator would. It drives HTTP wit
    through asyncpg or aiosqlite (`gateway_floors.py`); rounds alternate floor and gateway;
 2. p50/p99 latency of those sends;
 3. dispatch: `herald serve` restarted with its worker (sender rate 100,000/s, so pacing does
-   not bind) hands the whole backlog to the emulator; messages/s from its first hand-over to
-   its last, beside as many bare aiohttp POSTs of the same form to the emulator;
+   not bind) hands `--dispatch` accepted messages to the emulator (the rest of the backlog
+   is canceled first); messages/s from its first hand-over to its last, beside as many bare
+   aiohttp POSTs of the same form to the emulator;
 4. callbacks/s through `POST /webhooks/twilio/status` (signed, a fresh
-   `I-Twilio-Idempotency-Token` each, distinct messages) beside a Starlette app that commits
-   one `UPDATE` per callback on the same database.
+   `I-Twilio-Idempotency-Token` each, `--dispatch` distinct messages per round) beside a
+   Starlette app that commits one `UPDATE` per callback on the same database.
+
+Each figure also gives the `herald serve` process's CPU time per request.
 """
 
 from __future__ import annotations
