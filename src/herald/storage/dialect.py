@@ -15,6 +15,9 @@ Snapshots: reading a row and then its children (a message and its history) must 
 another transaction's commit; `snapshot_read` makes the statements of a read share one
 snapshot on both backends.
 
+Event order: on PostgreSQL a tenant's events are appended under a per-tenant advisory lock
+(`order_tenant_events`), so that their ids become visible in the order pollers read them.
+
 Upserts: both backends spell `INSERT ... ON CONFLICT` the same way, through different
 SQLAlchemy constructs.
 """
@@ -28,7 +31,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Update, select, update
+from sqlalchemy import ColumnElement, Table, Update, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -92,6 +95,21 @@ async def snapshot_read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             await connection.execution_options(isolation_level="REPEATABLE READ")
         async with connection.begin():
             yield connection
+
+
+async def order_tenant_events(connection: AsyncConnection, tenant_id: str) -> None:
+    """Make the tenant's events commit in the order of their ids, before appending one.
+
+    Pollers follow `GET /v1/events?after=<id>`. On PostgreSQL two transactions can take ids 10
+    and 11 and commit 11 first; a poll in between returns 11, and its cursor then skips 10 for
+    good. A transaction-scoped advisory lock per tenant, taken before the id is, makes the next
+    transaction wait until this one has committed or rolled back, so ids become visible in
+    order. Appending an event is the last write of every transaction that does it, so the lock
+    is held for the commit only. SQLite commits one write transaction at a time already.
+    """
+    if is_postgresql(connection):
+        key = func.hashtextextended(f"herald.events:{tenant_id}", 0)
+        await connection.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def claim_statement(

@@ -8,7 +8,8 @@ between the change and its delivery, and never delivered for a change that was r
 The payload stored is the event's `data`, built by `herald.domain.events`; the envelope
 (`id`, `type`, `created_at`) comes from the row: `public_id` (`evt_...`) is the envelope's
 `id`, the stable id applications de-duplicate on. The integer `id` orders events and is the
-polling cursor (`GET /v1/events?after=`).
+polling cursor (`GET /v1/events?after=`); a tenant's ids become visible in that order, so a
+poller that passes its cursor on never skips an event committed late.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from herald.domain.events import EventType
 from herald.domain.records import Event
 from herald.errors import InvalidInput
 from herald.storage import ids
-from herald.storage.dialect import write_transaction
+from herald.storage.dialect import order_tenant_events, write_transaction
 from herald.storage.schema import (
     SerialKey,
     UtcDateTime,
@@ -52,7 +53,12 @@ async def append_event(
     payload: Mapping[str, Any],
     now: datetime,
 ) -> Event:
-    """Append an event inside the caller's transaction and fan it out to the endpoints."""
+    """Append an event inside the caller's transaction and fan it out to the endpoints.
+
+    It must be the transaction's last write: on PostgreSQL it holds the tenant's event lock
+    until the commit (`order_tenant_events`).
+    """
+    await order_tenant_events(connection, tenant_id)
     public_id = ids.new_id(ids.EVENT, now)
     result = await connection.execute(
         insert(events)
