@@ -69,9 +69,13 @@ def chromium_or_skip() -> str:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """A headless Chromium for the whole session."""
+    """A headless Chromium for the browser tests.
+
+    Package-scoped on purpose: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, so it must be closed before any asyncio test runs after these.
+    """
     executable = chromium_or_skip()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
