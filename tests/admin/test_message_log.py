@@ -11,7 +11,7 @@ import pytest
 from herald.api import ApiDeps
 from herald.domain.lifecycle import Status
 from herald.domain.phone import Channel
-from herald.domain.records import Tenant
+from herald.domain.records import NewMessage, Purpose, Tenant
 from tests.admin.admin_helpers import NL_MOBILE, NOW, US_MOBILE, store_message
 
 
@@ -123,6 +123,28 @@ async def test_a_message_page_shows_history_sid_and_the_error_explained(
     assert positions == sorted(positions)
     assert "Twilio error" in page
     assert "The handset was unreachable" in page
+
+
+async def test_a_one_time_code_is_not_shown(
+    admin: httpx.AsyncClient, deps: ApiDeps, tenant: Tenant
+) -> None:
+    """A verification message's page hides its body, which carries the code."""
+    accepted = await deps.messages.accept(
+        tenant.id,
+        NewMessage(
+            channel=Channel.SMS,
+            to=NL_MOBILE,
+            from_="+14155550100",
+            body="Your code is 482913",
+            encoding="GSM-7",
+            segments=1,
+            purpose=Purpose.VERIFICATION,
+        ),
+        now=NOW,
+    )
+    page = (await admin.get(f"/admin/messages/{accepted.message.id}")).text
+    assert "482913" not in page
+    assert "Hidden: it carries a one-time code." in page
 
 
 async def test_an_unknown_message_is_a_404_page(admin: httpx.AsyncClient) -> None:
