@@ -49,7 +49,7 @@ _CONTAINS_MIN: Final = 2
 _CONTAINS_MAX: Final = 16
 _CONTAINS_SHAPE: Final = re.compile(r"\+?[*%]*[0-9A-Za-z]+[*%]*\$?")
 _EARTH_RADIUS_MILES: Final = 3958.8
-_NANP_LENGTH: Final = 12  # +1 NPA NXX XXXX
+_NANP_LENGTH: Final = 12  # "+1", area code, exchange, line number
 
 
 class NumberKind(enum.Enum):

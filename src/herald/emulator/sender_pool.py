@@ -32,7 +32,7 @@ from herald.emulator.whatsapp import bare_number, channel_address, is_whatsapp
 NO_SENDER_AVAILABLE = 21703
 POOL_EMPTY = 21704
 _NANP_REGIONS = frozenset({"US", "CA"})
-_NANP_LENGTH = len("+1NPANXXXXXX")
+_NANP_LENGTH = 12  # "+1", a 3-digit area code, a 3-digit exchange, a 4-digit line
 
 
 class NoSender(TwilioError):
@@ -71,7 +71,7 @@ def country_of(number: str) -> str | None:
 
 def _area_code(number: str) -> str | None:
     digits = bare_number(number)
-    # NANP numbers are +1 NPA NXX XXXX: the area code is the three digits after "+1".
+    # NANP numbers are +1, area code, exchange, line: the area code is the three digits after "+1".
     return digits[2:5] if digits.startswith("+1") and len(digits) == _NANP_LENGTH else None
 
 
