@@ -90,6 +90,7 @@ def test_whatsapp_reserved_read_number_reaches_read(
     whatsapp_state(emulator.state).open(SANDBOX_SENDER, to, emulator.clock.now())
     message = twilio_client.messages.create(to=to, from_=SANDBOX_SENDER, body="x")
     settle(emulator, message.sid, 1, "read")
+    assert twilio_client.messages(message.sid).fetch().status == "read"
 
 
 def test_whatsapp_outside_window_fails_with_63016(

@@ -149,6 +149,9 @@ def test_replies_go_through_the_delivery_lifecycle(
     emulator.clock.advance(2)
     store = messaging(emulator.state).store
     wait_until(lambda: getattr(store.lookup(sid), "status", None) == "delivered", "delivery")
+    reply = store.lookup(sid)
+    assert reply is not None
+    assert (reply.status, reply.body) == ("delivered", "Thanks!")
 
 
 def test_plain_text_answer_is_sent_as_one_message(

@@ -97,6 +97,7 @@ def test_approved_template_is_delivered_outside_the_window(
         content_variables=json.dumps({"2": "#7"}),
     )
     settled(emulator, message.sid, "delivered")
+    assert client.messages(message.sid).fetch().error_code is None
 
 
 def test_rejected_template_fails_outside_the_window_with_63016(

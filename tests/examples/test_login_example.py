@@ -152,6 +152,7 @@ def test_login_with_the_code_from_the_emulator_welcomes_the_user(
         tab.get_by_label("Code").fill(latest_code(herald.emulator_url, PHONE))
         tab.get_by_role("button", name="Verify").click()
         tab.get_by_text(f"Welcome, {DEMO_USER}!").wait_for()
+        assert f"Welcome, {DEMO_USER}!" in tab.content()
     finally:
         context.close()
 
