@@ -83,6 +83,14 @@ class Settings:
     send_max_attempts: int = _setting(
         10, "Attempts at handing a message to the provider before it is marked failed."
     )
+    reconcile_after_seconds: float = _setting(
+        600.0,
+        "How long a handed-over message may sit in a non-final status (queued, sending, sent) "
+        "before the worker fetches it from Twilio; 0 turns reconciliation off.",
+    )
+    reconcile_batch_size: int = _setting(
+        100, "Messages a worker reconciles at most per round (one round per poll)."
+    )
     sender_rates: str = _setting(
         "",
         "Per-sender rate limits overriding the defaults, as SENDER=MESSAGES_PER_SECOND pairs "
@@ -116,6 +124,11 @@ class Settings:
             )
         if self.idempotency_hours < 24:  # noqa: PLR2004 - the promise made in the API docs
             raise ConfigurationError("HERALD_IDEMPOTENCY_HOURS must be at least 24.")
+        if self.reconcile_after_seconds < 0 or self.reconcile_batch_size < 1:
+            raise ConfigurationError(
+                "HERALD_RECONCILE_AFTER_SECONDS must be 0 (off) or more, and "
+                "HERALD_RECONCILE_BATCH_SIZE at least 1."
+            )
         if self.admin_key and len(self.admin_key) < _MIN_ADMIN_KEY_LENGTH:
             raise ConfigurationError(
                 f"HERALD_ADMIN_KEY must be at least {_MIN_ADMIN_KEY_LENGTH} characters; generate "

@@ -8,6 +8,7 @@
     messages.py    MessageRepository (accept, get, list, history, cancel, counts)
     outbox.py      Outbox (claim, mark_sent, schedule_retry, mark_failed, release, renew)
     reports.py     StatusReports (apply_report)
+    reconcile.py   Reconciliations (claim messages stuck with the provider, record checks)
     optouts.py     OptOutRepository          inbound.py     InboundRepository (+ WhatsApp windows)
     events.py      EventRepository           endpoints.py   WebhookEndpointRepository
     deliveries.py  EventDeliveries           receipts.py    WebhookReceipts, IdempotencyKeys

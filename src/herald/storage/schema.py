@@ -138,6 +138,10 @@ messages = Table(
     Column("lease_owner", String(100)),
     Column("lease_expires_at", UtcDateTime()),
     Column("idempotency_key", String(255)),
+    # Reconciliation (storage/reconcile.py): when Twilio was last asked about a handed-over
+    # message still in a non-final status, and when it may be asked next.
+    Column("reconciled_at", UtcDateTime()),
+    Column("reconcile_at", UtcDateTime()),
     # Listing a tenant's messages newest first, optionally by status or recipient.
     Index(None, "tenant_id", "created_at", "id"),
     Index(None, "tenant_id", "status", "created_at"),
@@ -165,6 +169,16 @@ Index(
     messages.c.next_attempt_at,
     sqlite_where=_WAITING,
     postgresql_where=_WAITING,
+)
+
+# Reconciling messages stuck with the provider: only those in a non-final status after the
+# hand-over are indexed, by the time of their last status change.
+_UNSETTLED = messages.c.status.in_(["queued", "sending", "sent"])
+Index(
+    "ix_messages_unsettled",
+    messages.c.updated_at,
+    sqlite_where=_UNSETTLED,
+    postgresql_where=_UNSETTLED,
 )
 
 message_status_history = Table(

@@ -8,6 +8,7 @@
     ratelimit.py   RateLimiter (the port) and InProcessRateLimiter (GCRA per sender)
     providers.py   ProviderFactory: a TwilioClient per tenant from its stored credentials
     events.py      EventDelivery: signed webhooks to the applications' endpoints, retried
+    reconcile.py   Reconciler: fetches messages stuck in a non-final status from Twilio
     pool.py        the claim / process / stop loop shared by the dispatcher and event delivery
 
 docs/worker.md describes the dispatch loop, retries, the ambiguity rule and shutdown.
@@ -21,6 +22,7 @@ from herald.worker.dispatcher import Dispatcher
 from herald.worker.events import EventDelivery
 from herald.worker.providers import ProviderFactory, ProviderSource
 from herald.worker.ratelimit import InProcessRateLimiter, RateLimiter
+from herald.worker.reconcile import Reconciler, RoundCounts
 from herald.worker.worker import Worker
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "ProviderFactory",
     "ProviderSource",
     "RateLimiter",
+    "Reconciler",
+    "RoundCounts",
     "Worker",
     "WorkerDeps",
     "new_worker_id",

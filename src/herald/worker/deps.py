@@ -22,6 +22,8 @@ from herald.storage.messages import MessageRepository
 from herald.storage.optouts import OptOutRepository
 from herald.storage.outbox import Outbox
 from herald.storage.receipts import IdempotencyKeys, WebhookReceipts
+from herald.storage.reconcile import Reconciliations
+from herald.storage.reports import StatusReports
 from herald.storage.tenants import TenantRepository
 from herald.worker.providers import ProviderSource
 from herald.worker.ratelimit import RateLimiter
@@ -53,6 +55,8 @@ class WorkerDeps:
     heartbeats: Heartbeats
     receipts: WebhookReceipts
     idempotency_keys: IdempotencyKeys
+    reports: StatusReports
+    reconciliations: Reconciliations
     providers: ProviderSource
     limiter: RateLimiter
     session: aiohttp.ClientSession
@@ -87,6 +91,8 @@ class WorkerDeps:
             heartbeats=Heartbeats(engine),
             receipts=WebhookReceipts(engine),
             idempotency_keys=IdempotencyKeys(engine),
+            reports=StatusReports(engine),
+            reconciliations=Reconciliations(engine),
             providers=providers,
             limiter=limiter,
             session=session,

@@ -4,12 +4,14 @@
     stop = asyncio.Event()
     await worker.run(stop)        # returns once stop is set and the work in flight is settled
 
-Four loops run side by side. The dispatcher and event delivery claim work under leases
-(dispatcher.py, events.py). The heartbeat records every `HEARTBEAT_SECONDS` that this worker is
-alive (`/readyz` reads it). Housekeeping forgets, every `HOUSEKEEPING_SECONDS`, what is kept
-only for a while: Idempotency-Keys older than `HERALD_IDEMPOTENCY_HOURS`, webhook receipts
-older than `RECEIPT_RETENTION`, heartbeats of workers gone for a day. A failing round of either
-is logged and tried again at the next tick.
+Five loops run side by side. The dispatcher and event delivery claim work under leases
+(dispatcher.py, events.py); the reconciler asks Twilio about messages whose status callback
+never came (reconcile.py; off with `HERALD_RECONCILE_AFTER_SECONDS=0`). The heartbeat
+records every `HEARTBEAT_SECONDS` that this worker is alive (`/readyz` reads it).
+Housekeeping forgets, every `HOUSEKEEPING_SECONDS`, what is kept only for a while:
+Idempotency-Keys older than `HERALD_IDEMPOTENCY_HOURS`, webhook receipts older than
+`RECEIPT_RETENTION`, heartbeats of workers gone for a day. A failing round of either is
+logged and tried again at the next tick.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from herald.worker.deps import WorkerDeps
 from herald.worker.dispatcher import Dispatcher
 from herald.worker.events import EventDelivery
 from herald.worker.pool import wait_or_stop
+from herald.worker.reconcile import Reconciler
 
 logger = logging.getLogger("herald.worker")
 
@@ -41,6 +44,7 @@ class Worker:
         self._deps = deps
         self.dispatcher = Dispatcher(deps)
         self.events = EventDelivery(deps)
+        self.reconciler = Reconciler(deps)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every loop until `stop` is set; return once nothing is left claimed."""
@@ -48,6 +52,7 @@ class Worker:
         async with asyncio.TaskGroup() as group:
             group.create_task(self.dispatcher.run(stop))
             group.create_task(self.events.run(stop))
+            group.create_task(self.reconciler.run(stop))
             group.create_task(self._every(HEARTBEAT_SECONDS, self.beat, stop))
             group.create_task(self._every(HOUSEKEEPING_SECONDS, self.housekeeping, stop))
         logger.info("worker %s stopped", self._deps.worker_id)
