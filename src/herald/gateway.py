@@ -45,6 +45,7 @@ from herald.storage.tenants import TenantRepository
 from herald.storage.throttles import DatabaseThrottle, RedisThrottle, Throttle
 from herald.verification.clients import TenantVerifyClients
 from herald.webhooks.deps import WebhookDeps
+from herald.webhooks.outcomes import CountWebhookOutcomes, WebhookOutcomes, metrics_router
 from herald.webhooks.twilio import create_router
 from herald.worker import InProcessRateLimiter, ProviderFactory, Worker, WorkerDeps
 from herald.worker.ratelimit import RateLimiter
@@ -139,6 +140,8 @@ class Gateway:
         self._worker_task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._servers = Servers()
+        self.webhook_outcomes = WebhookOutcomes()
+        """What became of each Twilio webhook, served at `GET /metrics`."""
 
     @property
     def app(self) -> FastAPI:
@@ -185,7 +188,17 @@ class Gateway:
         webhooks = WebhookDeps.create(
             engine=engine, box=box, settings=settings, now=self.clock, tenants=api.tenants
         )
-        self._app = create_api(api, extra_routers=[create_router(webhooks), admin_router])
+        outcomes = self.webhook_outcomes
+        self._app = create_api(
+            api,
+            extra_routers=[
+                create_router(webhooks),
+                metrics_router(outcomes, settings),
+                admin_router,
+            ],
+        )
+        # Outside the API's body limit, so that its refusals of webhooks are counted too.
+        self._app.add_middleware(CountWebhookOutcomes, outcomes=outcomes)
         if self.run_worker:
             worker_deps = WorkerDeps.create(
                 engine=engine,

@@ -2,9 +2,9 @@
 
 Twilio posts `application/x-www-form-urlencoded` UTF-8 forms of a few kilobytes. Anything else
 is refused with a 4xx before it is parsed (`Rejected`): a body over `MAX_BODY_BYTES` (413),
-another content type (415), a form that is not UTF-8 or has too many fields (400). Parameters
-Herald does not know are kept: Twilio adds new ones without notice, and the signature covers
-every parameter received.
+another content type or a charset other than UTF-8 (415), a form that is not UTF-8, has too
+many fields or ends before its `Content-Length` (400). Parameters Herald does not know are
+kept: Twilio adds new ones without notice, and the signature covers every parameter received.
 """
 
 from __future__ import annotations
@@ -14,21 +14,28 @@ from typing import Final
 from urllib.parse import parse_qsl
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from herald.settings import Settings
 
 MAX_BODY_BYTES: Final = 64 * 1024
 MAX_FIELDS: Final = 500
 FORM_TYPE: Final = "application/x-www-form-urlencoded"
+_UTF8_NAMES: Final = frozenset({"utf-8", "utf8", "us-ascii"})
 
 
 class Rejected(Exception):
-    """The request is refused with `status`; `reason` is the short text answered."""
+    """The request is refused with `status`; `reason` is the short text answered.
 
-    def __init__(self, status: int, reason: str) -> None:
+    `outcome` names the refusal for the operator's counter (outcomes.py): a fixed word such as
+    `bad_signature`, never anything taken from the request.
+    """
+
+    def __init__(self, status: int, reason: str, outcome: str) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.outcome = outcome
 
 
 class Form:
@@ -48,34 +55,62 @@ class Form:
         """The value of `name`; a 400 when it is missing or empty."""
         value = self._first.get(name, "")
         if not value:
-            raise Rejected(400, f"The webhook has no {name}.")
+            raise Rejected(400, f"The webhook has no {name}.", "missing_parameter")
         return value
 
 
 async def read_form(request: Request) -> Form:
     """The request's form, or `Rejected` saying why it cannot be read."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media_type, *parameters = request.headers.get("content-type", "").split(";")
+    content_type = media_type.strip().lower()
     if content_type != FORM_TYPE:
-        raise Rejected(415, f"Twilio webhooks are {FORM_TYPE}; got {content_type or 'none'}.")
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise Rejected(400, "Content-Length is not a number.")
-        if int(declared) > MAX_BODY_BYTES:
-            raise Rejected(413, f"The body is over {MAX_BODY_BYTES} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise Rejected(413, f"The body is over {MAX_BODY_BYTES} bytes.")
+        raise Rejected(
+            415,
+            f"Twilio webhooks are {FORM_TYPE}; got {content_type or 'none'}.",
+            "unsupported_media_type",
+        )
+    charset = _charset(parameters)
+    if charset is not None and charset not in _UTF8_NAMES:
+        # Twilio sends UTF-8; a form in another charset would be misread, not refused later.
+        raise Rejected(415, f"Twilio webhooks are UTF-8; got charset {charset}.", "wrong_charset")
+    body = await _body(request)
     try:
         text = body.decode("utf-8")
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
     except UnicodeDecodeError:
-        raise Rejected(400, "The form is not UTF-8.") from None
+        raise Rejected(400, "The form is not UTF-8.", "malformed_form") from None
     except ValueError:
-        raise Rejected(400, f"The form has more than {MAX_FIELDS} fields.") from None
+        raise Rejected(
+            400, f"The form has more than {MAX_FIELDS} fields.", "malformed_form"
+        ) from None
     return Form(pairs)
+
+
+async def _body(request: Request) -> bytearray:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise Rejected(400, "Content-Length is not a number.", "malformed_form")
+        if int(declared) > MAX_BODY_BYTES:
+            raise Rejected(413, f"The body is over {MAX_BODY_BYTES} bytes.", "too_large")
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise Rejected(413, f"The body is over {MAX_BODY_BYTES} bytes.", "too_large")
+    except ClientDisconnect:
+        # The sender went away mid-body: nothing to answer, but counted, never a traceback.
+        raise Rejected(400, "The body ended before its announced length.", "truncated") from None
+    return body
+
+
+def _charset(parameters: list[str]) -> str | None:
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
 
 
 def signed_urls(request: Request, settings: Settings) -> list[str]:

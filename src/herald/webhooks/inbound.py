@@ -51,8 +51,12 @@ def twiml(message: str | None = None) -> str:
     return f"{_XML_DECLARATION}<Response><Message>{text}</Message></Response>"
 
 
-async def handle_inbound(deps: WebhookDeps, tenant: Tenant, form: Form) -> str:
-    """Store the inbound message of `form` for `tenant`, act on its keyword; the TwiML answer."""
+async def handle_inbound(deps: WebhookDeps, tenant: Tenant, form: Form) -> tuple[str, str]:
+    """Store the inbound message of `form` for `tenant`, act on its keyword.
+
+    Returns the TwiML answer and the outcome for the counter: `accepted`, or `duplicate` for a
+    retry of a message already stored.
+    """
     from_ = form.required("From")
     to = form.required("To")
     body = form.get("Body")
@@ -79,9 +83,10 @@ async def handle_inbound(deps: WebhookDeps, tenant: Tenant, form: Form) -> str:
     stored_match = KeywordMatch(stored.keyword_kind, stored.keyword, stored.keyword_language)
     if stored_match.kind in {KeywordKind.OPT_OUT, KeywordKind.OPT_IN}:
         await _record_opt_out(deps, stored, first_time=received.created)
+    outcome = "accepted" if received.created else "duplicate"
     if stored_match.kind is KeywordKind.NONE or twilio_answers(stored.to, stored_match):
-        return twiml()
-    return twiml(keyword_reply(tenant, stored_match))
+        return twiml(), outcome
+    return twiml(keyword_reply(tenant, stored_match)), outcome
 
 
 async def _record_opt_out(deps: WebhookDeps, message: InboundMessage, *, first_time: bool) -> None:

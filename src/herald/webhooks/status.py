@@ -39,19 +39,22 @@ def receipt_key(form: Form, token: str | None) -> str:
 
 async def handle_status(
     deps: WebhookDeps, tenants: list[Tenant], form: Form, token: str | None
-) -> None:
-    """Apply one status callback (see the module docstring); `Rejected` to be tried again."""
+) -> str:
+    """Apply one status callback (see the module docstring); `Rejected` to be tried again.
+
+    Returns the outcome for the counter: `accepted`, `duplicate` or `unknown_status`.
+    """
     sid = form.required("MessageSid")
     status_text = form.required("MessageStatus")
     key = receipt_key(form, token)
     if not await deps.receipts.first_time(key, received_at=deps.now()):
-        return
+        return "duplicate"
     try:
         from_twilio(status_text)
     except ValueError:
         # Retrying cannot help with a status Herald does not know; the callback is kept out.
         logger.warning("status callback for %s: unknown status %r ignored", sid, status_text)
-        return
+        return "unknown_status"
     try:
         outcome = await _apply(deps, tenants, form, sid, status_text)
     except BaseException:
@@ -60,7 +63,8 @@ async def handle_status(
     if outcome is None:
         await deps.receipts.forget(key)
         logger.info("status callback for %s: no such message (yet); Twilio retries", sid)
-        raise Rejected(503, f"Message {sid} is not known yet; try again later.")
+        raise Rejected(503, f"Message {sid} is not known yet; try again later.", "unknown_message")
+    return "accepted"
 
 
 async def _apply(

@@ -20,6 +20,7 @@ from herald.domain.records import Tenant
 from herald.webhooks.deps import WebhookDeps
 from herald.webhooks.forms import Form, Rejected, read_form
 from herald.webhooks.inbound import TWIML_TYPE, handle_inbound
+from herald.webhooks.outcomes import set_outcome
 from herald.webhooks.status import IDEMPOTENCY_HEADER, handle_status
 from herald.webhooks.verification import TwilioVerifier
 
@@ -42,9 +43,11 @@ class TwilioWebhooks:
         """A message status callback: applied once, forwards only, stored before the 200."""
         try:
             form, tenants = await self._accept(request)
-            await handle_status(self._deps, tenants, form, request.headers.get(IDEMPOTENCY_HEADER))
+            token = request.headers.get(IDEMPOTENCY_HEADER)
+            outcome = await handle_status(self._deps, tenants, form, token)
         except Rejected as refusal:
-            return _refusal(refusal)
+            return _refusal(request, refusal)
+        set_outcome(request, outcome)
         return Response(status_code=200)
 
     async def inbound(self, request: Request) -> Response:
@@ -52,9 +55,10 @@ class TwilioWebhooks:
         try:
             form, tenants = await self._accept(request)
             tenant = _owner(tenants, form)
-            document = await handle_inbound(self._deps, tenant, form)
+            document, outcome = await handle_inbound(self._deps, tenant, form)
         except Rejected as refusal:
-            return _refusal(refusal)
+            return _refusal(request, refusal)
+        set_outcome(request, outcome)
         return Response(content=document, status_code=200, media_type=TWIML_TYPE)
 
     async def _accept(self, request: Request) -> tuple[Form, list[Tenant]]:
@@ -99,7 +103,8 @@ def _owner(tenants: list[Tenant], form: Form) -> Tenant:
     return tenants[0]
 
 
-def _refusal(refusal: Rejected) -> Response:
+def _refusal(request: Request, refusal: Rejected) -> Response:
+    set_outcome(request, refusal.outcome)
     headers = {"Retry-After": _RETRY_LATER_SECONDS} if refusal.status == 503 else None  # noqa: PLR2004
     return Response(
         content=refusal.reason, status_code=refusal.status, media_type="text/plain", headers=headers

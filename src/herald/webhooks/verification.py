@@ -79,12 +79,12 @@ class TwilioVerifier:
         where = f"{request.method} {request.url.path}"
         if not account_sid:
             logger.warning("Twilio webhook %s refused: no AccountSid in the form", where)
-            raise Rejected(403, "Forbidden.")
+            raise Rejected(403, "Forbidden.", "no_account")
         try:
             algorithm = signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
         except InvalidSignature as exc:
             logger.warning("Twilio webhook %s refused: %s", where, exc.detail)
-            raise Rejected(403, "Forbidden.") from None
+            raise Rejected(403, "Forbidden.", "bad_signature") from None
         entry = await self._signers(account_sid, fresh=False)
         matched = self._matching(
             entry, urls=urls, form=form, signature=signature, algorithm=algorithm, where=where
@@ -96,8 +96,7 @@ class TwilioVerifier:
             )
         if matched:
             return matched
-        self._log_refusal(where, account_sid, urls, entry)
-        raise Rejected(403, "Forbidden.")
+        raise Rejected(403, "Forbidden.", self._log_refusal(where, account_sid, urls, entry))
 
     def _matching(
         self,
@@ -126,7 +125,7 @@ class TwilioVerifier:
                 )
             except InvalidSignature as exc:
                 logger.warning("Twilio webhook %s refused: %s", where, exc.detail)
-                raise Rejected(403, "Forbidden.") from None
+                raise Rejected(403, "Forbidden.", "bad_signature") from None
             if valid:
                 matched.append(signer.tenant)
         return matched
@@ -147,7 +146,8 @@ class TwilioVerifier:
         self._cache[account_sid] = entry
         return entry
 
-    def _log_refusal(self, where: str, account_sid: str, urls: list[str], entry: _Entry) -> None:
+    def _log_refusal(self, where: str, account_sid: str, urls: list[str], entry: _Entry) -> str:
+        """Log why no tenant's token matched; the refusal's outcome for the counter."""
         expected = " or ".join(urls)
         if not entry.signers:
             logger.warning(
@@ -156,7 +156,7 @@ class TwilioVerifier:
                 account_sid,
                 expected,
             )
-            return
+            return "unknown_account"
         names = ", ".join(signer.tenant.name for signer in entry.signers)
         if all(signer.auth_token is None for signer in entry.signers):
             logger.warning(
@@ -167,7 +167,7 @@ class TwilioVerifier:
                 names,
                 account_sid,
             )
-            return
+            return "api_key_tenant"
         logger.warning(
             "Twilio webhook %s refused: the signature does not match the auth token of tenant "
             "%s (account %s) over the URL %s; check HERALD_PUBLIC_URL and, behind a proxy, "
@@ -177,3 +177,4 @@ class TwilioVerifier:
             account_sid,
             expected,
         )
+        return "bad_signature"
