@@ -3,9 +3,9 @@
 `/healthz` says the process answers. `/readyz` says it can do its job: the database answers,
 its schema is the one this Herald needs, and (when this deployment runs a worker) a worker beat
 recently, since accepted messages would otherwise pile up unsent. Not ready is a `503` problem
-document listing every check. With `HERALD_REDIS_URL` set, a `rate_limits` check says whether
-Redis answers; when it does not, workers pace each sender per process only (degraded, still
-ready: messages keep going), and the check shows it with `ok: false`.
+document listing every check, with `Retry-After`. With `HERALD_REDIS_URL` set, a `rate_limits`
+check says whether Redis answers; when it does not, workers pace each sender per process only
+(degraded, still ready: messages keep going), and the check shows it with `ok: false`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from herald.api.deps import ApiDeps, Deps
-from herald.api.problems import PROBLEM_MEDIA_TYPE, problem_responses
+from herald.api.problems import PROBLEM_MEDIA_TYPE, UNAVAILABLE_RETRY_AFTER, problem_responses
 from herald.domain.events import iso8601
 from herald.domain.problems import ProblemCode, ProblemError
 from herald.errors import StorageError
@@ -75,6 +75,7 @@ async def readyz(deps: Deps) -> Any:
         problem.document(instance="/readyz"),
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
     )
 
 

@@ -4,11 +4,17 @@
 
 - `ProblemError` and any other `HeraldError`: mapped by `herald.domain.problems.problem_for`
   (a `StorageError` becomes `service_unavailable`, its detail kept for the log only);
+- the database's own errors when it cannot be reached (refused, restarting, a connection it
+  dropped, a full pool: `herald.storage.availability`): `service_unavailable`, logged in one
+  line without a traceback;
 - request validation errors (a wrong type, a missing or unknown field, malformed JSON):
   `invalid_request`, naming each field at fault;
 - Starlette's HTTP errors (an unknown path, a method the path does not take): `not_found`,
   `method_not_allowed` with the `Allow` header, and so on;
 - anything else: `internal_error`, logged with its traceback, which never reaches the caller.
+
+Every `503` carries `Retry-After` (`UNAVAILABLE_RETRY_AFTER` seconds unless the problem names
+its own `retry_after`): the client retries with the same Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from herald.domain.problems import ProblemCode, ProblemError, problem_for
 from herald.errors import HeraldError
+from herald.storage.availability import database_unavailable
 
 logger = logging.getLogger("herald.api")
 
@@ -39,6 +47,9 @@ _BY_HTTP_STATUS: Final = {
     429: ProblemCode.RATE_LIMITED,
 }
 _SERVER_ERROR: Final = 500
+_UNAVAILABLE: Final = 503
+UNAVAILABLE_RETRY_AFTER: Final = 5
+"""Seconds a `503` asks the client to wait before retrying (a database restart takes a few)."""
 
 
 class ProblemDocument(BaseModel):
@@ -71,6 +82,8 @@ def problem_response(
     retry_after = error.extra.get("retry_after")
     if isinstance(retry_after, int):
         extra.setdefault("Retry-After", str(retry_after))
+    if error.status == _UNAVAILABLE:
+        extra.setdefault("Retry-After", str(UNAVAILABLE_RETRY_AFTER))
     if error.status == 401:  # noqa: PLR2004 - RFC 9110 requires the challenge with a 401
         extra.setdefault("WWW-Authenticate", "Bearer")
     return JSONResponse(
@@ -136,6 +149,25 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(ProblemError(code, detail), request, exc.headers)
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    # Registered for the database's errors (and OSError, which the driver raises for a refused
+    # connection) by class, so that Starlette answers them without re-raising to the server.
+    if not database_unavailable(exc):
+        return await _unexpected(request, exc)
+    logger.warning(
+        "%s %s: the database is not available (%s: %s)",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        str(exc).splitlines()[0] if str(exc) else "",
+    )
+    problem = ProblemError(
+        ProblemCode.SERVICE_UNAVAILABLE,
+        "Herald's database is not available right now; retry after the Retry-After interval.",
+    )
+    return problem_response(problem, request)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return problem_response(
@@ -149,4 +181,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HeraldError, _herald_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
+    app.add_exception_handler(OSError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
