@@ -102,6 +102,11 @@ class Settings:
     idempotency_hours: float = _setting(
         48.0, "How long an Idempotency-Key is remembered (at least 24 hours)."
     )
+    http_read_timeout_seconds: float = _setting(
+        15.0,
+        "How long a client may take to send a request's headers, and then its body; a slower "
+        "one is cut off (headers) or answered 408 (body), so slow clients cannot hold the server.",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
 
     def __post_init__(self) -> None:
@@ -134,6 +139,8 @@ class Settings:
                 f"HERALD_ADMIN_KEY must be at least {_MIN_ADMIN_KEY_LENGTH} characters; generate "
                 "one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'."
             )
+        if self.http_read_timeout_seconds <= 0:
+            raise ConfigurationError("HERALD_HTTP_READ_TIMEOUT_SECONDS must be more than 0.")
         if self.log_level not in {"debug", "info", "warning", "error"}:
             raise ConfigurationError("HERALD_LOG_LEVEL must be one of debug, info, warning, error.")
 

@@ -1,4 +1,4 @@
-"""The API's FastAPI app: its routers, its error handling, its body limit and its reference.
+"""The API's FastAPI app: its routers, its error handling, its body limits and its reference.
 
 `create_api(deps)` builds the app applications call (`/v1/...`, `/healthz`, `/readyz`,
 `/openapi.json`, `/docs`). The composition root (`herald.gateway`) adds the Twilio webhook
@@ -23,6 +23,7 @@ from herald.api import (
     verifications,
 )
 from herald.api.deps import ApiDeps
+from herald.api.input_guard import InputGuard
 from herald.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from herald.api.problems import install_problem_handlers
 
@@ -50,7 +51,13 @@ def create_api(
     )
     app.state.herald = deps
     install_problem_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    # The last added runs first: the size and time limits, then the text checks.
+    app.add_middleware(InputGuard)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=max_body_bytes,
+        read_timeout=deps.settings.http_read_timeout_seconds,
+    )
     for module in (messages, optouts, verifications, endpoints, events, health, docs_page):
         app.include_router(module.router)
     for router in extra_routers:

@@ -12,10 +12,12 @@ different request is `409 idempotency_conflict`. A new message is `202 Accepted`
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import BeforeValidator
 
 from herald.api.auth import CurrentTenant
 from herald.api.deps import ApiDeps, Deps
@@ -54,6 +56,7 @@ router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
 MAX_IDEMPOTENCY_KEY: Final = 255
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
+_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 IdempotencyKey = Annotated[
     str | None,
@@ -64,6 +67,13 @@ IdempotencyKey = Annotated[
         "Keys are kept at least 24 hours (HERALD_IDEMPOTENCY_HOURS).",
     ),
 ]
+
+
+def _iso_only(value: object) -> object:
+    """Refuse what pydantic would read as a Unix time (`0.5`): the API takes ISO 8601 only."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("is not an ISO 8601 date-time such as 2030-01-31T09:00:00Z")
+    return value
 
 
 @router.post(
@@ -158,10 +168,14 @@ async def list_messages(
         str | None, Query(description="Only messages to this `+E164` or `whatsapp:+E164`.")
     ] = None,
     created_from: Annotated[
-        datetime | None, Query(description="Created at or after (ISO 8601 with offset).")
+        datetime | None,
+        BeforeValidator(_iso_only),
+        Query(description="Created at or after (ISO 8601 with offset)."),
     ] = None,
     created_to: Annotated[
-        datetime | None, Query(description="Created at or before (ISO 8601 with offset).")
+        datetime | None,
+        BeforeValidator(_iso_only),
+        Query(description="Created at or before (ISO 8601 with offset)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Messages per page.")] = 50,
     cursor: Annotated[
@@ -279,10 +293,20 @@ def _address(text: str) -> str:
 
 
 def _aware(moment: datetime | None, name: str) -> datetime | None:
-    if moment is not None and moment.utcoffset() is None:
+    if moment is None:
+        return None
+    if moment.utcoffset() is None:
         raise ProblemError(
             ProblemCode.INVALID_REQUEST,
             f"{name} has no UTC offset; add Z or the offset, e.g. 2030-01-31T09:00:00Z.",
             field=name,
         )
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00:00+14:00 is a valid ISO 8601 time before the first UTC datetime.
+        raise ProblemError(
+            ProblemCode.INVALID_REQUEST,
+            f"{name} is outside the years 1 to 9999 once converted to UTC.",
+            field=name,
+        ) from None

@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from herald.domain.problems import ProblemCode, ProblemError, problem_for
 from herald.errors import HeraldError
@@ -47,6 +48,7 @@ _BY_HTTP_STATUS: Final = {
     429: ProblemCode.RATE_LIMITED,
 }
 _SERVER_ERROR: Final = 500
+_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _UNAVAILABLE: Final = 503
 UNAVAILABLE_RETRY_AFTER: Final = 5
 """Seconds a `503` asks the client to wait before retrying (a database restart takes a few)."""
@@ -142,11 +144,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if code is ProblemCode.NOT_FOUND:
         detail = f"There is no resource at {request.url.path}; check the path and the id in it."
     elif code is ProblemCode.METHOD_NOT_ALLOWED:
-        allowed = (exc.headers or {}).get("Allow", "")
+        allowed = _allowed_methods(request) or (exc.headers or {}).get("Allow", "")
+        headers = {**(exc.headers or {}), "Allow": allowed}
         detail = f"{request.url.path} does not take {request.method}; it takes {allowed}."
+        return problem_response(ProblemError(code, detail), request, headers)
     else:
         detail = str(exc.detail)
     return problem_response(ProblemError(code, detail), request, exc.headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette's 405 names one route's only)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:

@@ -87,6 +87,7 @@ class ProblemCode(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     VERIFICATION_THROTTLED = "verification_throttled"
     REQUEST_TOO_LARGE = "request_too_large"
+    REQUEST_TIMEOUT = "request_timeout"
     INTERNAL_ERROR = "internal_error"
     SERVICE_UNAVAILABLE = "service_unavailable"
     SCHEMA_OUTDATED = "schema_outdated"
@@ -287,6 +288,13 @@ _CATALOGUE: Final = (
         "Request too large",
         "Send a request body of at most `max_bytes` bytes; a message's text is at most 1,600 "
         "characters.",
+    ),
+    Problem(
+        ProblemCode.REQUEST_TIMEOUT,
+        408,
+        "Request timeout",
+        "Send the whole request body within `timeout_seconds` seconds of its headers; a slow or "
+        "stalled upload is cut off so that it cannot hold the server.",
     ),
     Problem(
         ProblemCode.INTERNAL_ERROR,

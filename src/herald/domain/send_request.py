@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -240,7 +240,15 @@ def parse_send_at(text: str) -> datetime:
         ) from None
     if moment.tzinfo is None:
         raise _naive_send_at(text)
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:59-14:00 is a valid ISO 8601 time past the last UTC datetime.
+        raise ProblemError(
+            ProblemCode.INVALID_SEND_AT,
+            f"send_at {text!r} is outside the years 1 to 9999 once converted to UTC.",
+            field="send_at",
+        ) from None
 
 
 def _naive_send_at(shown: str) -> ProblemError:
