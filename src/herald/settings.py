@@ -12,6 +12,7 @@ environment are converted by the field's type (str, int, float, bool, Path, tupl
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ _MIN_LEN_TO_SHOW_PREFIX = 16
 _MIN_ADMIN_KEY_LENGTH = 16
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+_PASSWORD_PARAMETER = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 
 
 def _setting(default: Any, description: str, *, secret: bool = False) -> Any:
@@ -38,7 +40,9 @@ class Settings:
 
     home: Path = _setting(Path(".herald"), "Data directory: SQLite file and generated secrets.")
     database_url: str = _setting(
-        "", "Database URL: sqlite:///PATH or postgresql://... (default: SQLite in HERALD_HOME)."
+        "",
+        "Database URL: sqlite:///PATH or postgresql://... (default: SQLite in HERALD_HOME).",
+        secret=True,  # its password, shown masked
     )
     redis_url: str = _setting(
         "",
@@ -203,10 +207,21 @@ def mask_secret(value: str) -> str:
     """Hide a secret (or a URL's password) while keeping enough to recognise it."""
     if not value:
         return ""
-    parts = urlsplit(value)
-    if parts.scheme and parts.password:
-        return value.replace(f":{parts.password}@", ":•••••@")
-    if parts.scheme:
-        return value
+    # Only `scheme://` makes a URL: a key such as `abc:xyz...` has a "scheme" to urlsplit.
+    if "://" in value:
+        return _mask_url(value)
     # Show a prefix only of secrets long enough that it gives nothing useful away.
     return value[:4] + "••••••••" if len(value) >= _MIN_LEN_TO_SHOW_PREFIX else "••••••••"
+
+
+def _mask_url(url: str) -> str:
+    """`url` with the password of its user part and of a `password=` query parameter hidden."""
+    parts = urlsplit(url)
+    if parts.password:
+        # Edited in place: rebuilding with geturl() would turn sqlite://// into sqlite://.
+        user, _, host = parts.netloc.rpartition("@")
+        masked = f"{user.split(':', 1)[0]}:•••••@{host}"
+        url = url.replace(f"//{parts.netloc}", f"//{masked}", 1)
+    if parts.query:
+        url = url.replace(f"?{parts.query}", "?" + _PASSWORD_PARAMETER.sub(r"\1•••••", parts.query))
+    return url
