@@ -111,7 +111,7 @@ class ApiDeps:
         )
 
 
-def api_deps(request: Request) -> ApiDeps:
+async def api_deps(request: Request) -> ApiDeps:
     """The `ApiDeps` of the app serving `request` (set by `create_api`)."""
     deps: ApiDeps = request.app.state.herald
     return deps

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
-from herald.storage.engine import WRITE_OPTION
+from herald.storage.engine import SNAPSHOT_OPTION, WRITE_OPTION
 
 
 def is_postgresql(connection: AsyncConnection) -> bool:
@@ -53,6 +53,11 @@ def is_postgresql(connection: AsyncConnection) -> bool:
 # does not wait for the lock again (`_writing`), so nesting cannot deadlock.
 _sqlite_writers: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
 _writing: ContextVar[bool] = ContextVar("herald_sqlite_writing", default=False)
+
+
+def in_write_transaction() -> bool:
+    """Whether this task is inside a SQLite `write_transaction` (it holds the write lock)."""
+    return _writing.get()
 
 
 @asynccontextmanager
@@ -75,7 +80,10 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
 @asynccontextmanager
 async def _transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as connection:
-        await connection.execution_options(**{WRITE_OPTION: True})
+        if engine.dialect.name == "postgresql":
+            await connection.execution_options(isolation_level="READ COMMITTED")
+        else:
+            await connection.execution_options(**{WRITE_OPTION: True})
         async with connection.begin():
             yield connection
 
@@ -93,6 +101,8 @@ async def snapshot_read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             await connection.execution_options(isolation_level="REPEATABLE READ")
+        else:
+            await connection.execution_options(**{SNAPSHOT_OPTION: True})
         async with connection.begin():
             yield connection
 

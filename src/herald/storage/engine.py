@@ -23,6 +23,10 @@ _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 # The execution option that makes a SQLite transaction take the write lock when it begins
 # (`herald.storage.dialect.write_transaction` sets it).
 WRITE_OPTION = "herald_write"
+# The execution option that makes a connection's statements share one transaction, and so one
+# snapshot (`herald.storage.dialect.snapshot_read` sets it). Without it or `WRITE_OPTION` a
+# connection runs each statement on its own (autocommit).
+SNAPSHOT_OPTION = "herald_snapshot"
 
 
 def async_url(url: str) -> URL:
@@ -46,6 +50,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     SQLite runs in WAL mode with a busy timeout, so that the API and the worker in one process
     can read while one writes; its parent directory is created when missing.
+
+    A connection from `engine.connect()` runs each statement on its own (autocommit): a read of
+    one statement costs one round trip, with no `BEGIN` before it and no `ROLLBACK` after.
+    Transactions are asked for by `herald.storage.dialect.write_transaction` and
+    `snapshot_read`. PostgreSQL connections are not pinged before use: a connection the server
+    dropped (a restart) fails its statement, and SQLAlchemy then replaces every pooled
+    connection opened before that failure.
     """
     sa_url = async_url(url)
     if sa_url.get_backend_name() == "sqlite":
@@ -59,7 +70,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_size", 16)
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("isolation_level", "AUTOCOMMIT")
     return create_async_engine(sa_url, **kwargs)
 
 
@@ -79,8 +90,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    write = connection.get_execution_options().get(WRITE_OPTION, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    options = connection.get_execution_options()
+    if options.get(WRITE_OPTION, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif options.get(SNAPSHOT_OPTION, False):
+        connection.exec_driver_sql("BEGIN")
 
 
 async def ping(engine: AsyncEngine) -> None:

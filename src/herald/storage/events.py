@@ -14,7 +14,8 @@ poller that passes its cursor on never skips an event committed late.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -27,8 +28,6 @@ from herald.errors import InvalidInput
 from herald.storage import ids
 from herald.storage.dialect import order_tenant_events, write_transaction
 from herald.storage.schema import (
-    SerialKey,
-    UtcDateTime,
     event_deliveries,
     events,
     webhook_endpoints,
@@ -45,6 +44,16 @@ def event_types_column(event_types: tuple[str, ...]) -> str:
     return "," + ",".join(event_types) + "," if event_types else ""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append: its tenant, type, `data` and time."""
+
+    tenant_id: str
+    type: str
+    payload: Mapping[str, Any]
+    created_at: datetime
+
+
 async def append_event(
     connection: AsyncConnection,
     *,
@@ -58,47 +67,77 @@ async def append_event(
     It must be the transaction's last write: on PostgreSQL it holds the tenant's event lock
     until the commit (`order_tenant_events`).
     """
-    await order_tenant_events(connection, tenant_id)
-    public_id = ids.new_id(ids.EVENT, now)
-    result = await connection.execute(
-        insert(events)
-        .values(
-            public_id=public_id,
-            tenant_id=tenant_id,
-            type=type_,
-            payload=dict(payload),
-            created_at=now,
+    [event] = await append_events(connection, [NewEvent(tenant_id, type_, payload, now)])
+    return event
+
+
+async def append_events(connection: AsyncConnection, new: Sequence[NewEvent]) -> list[Event]:
+    """Append events (of any tenants) in the caller's transaction, in order, with their fan-out.
+
+    Like `append_event`, the transaction's last write. The tenants' event locks are taken in
+    the order of their ids, so that two transactions appending for the same tenants cannot
+    deadlock.
+    """
+    for tenant_id in sorted({event.tenant_id for event in new}):
+        await order_tenant_events(connection, tenant_id)
+    appended = [
+        Event(
+            id=0,
+            public_id=ids.new_id(ids.EVENT, event.created_at),
+            tenant_id=event.tenant_id,
+            type=event.type,
+            payload=dict(event.payload),
+            created_at=event.created_at,
         )
-        .returning(events.c.id)
+        for event in new
+    ]
+    rows = [
+        {
+            "public_id": event.public_id,
+            "tenant_id": event.tenant_id,
+            "type": event.type,
+            "payload": event.payload,
+            "created_at": event.created_at,
+        }
+        for event in appended
+    ]
+    # One statement for all rows; the ids are matched back by `public_id`, in any order.
+    result = await connection.execute(
+        insert(events).returning(events.c.id, events.c.public_id), rows
     )
-    event_id: int = result.scalar_one()
+    event_ids = {public_id: event_id for event_id, public_id in result}
+    appended = [dataclasses.replace(event, id=event_ids[event.public_id]) for event in appended]
+    for type_ in sorted({event.type for event in appended}):
+        await _fan_out(connection, [e.id for e in appended if e.type == type_], type_)
+    return appended
+
+
+async def _fan_out(connection: AsyncConnection, event_ids: Sequence[int], type_: str) -> None:
+    """One delivery per event of type `type_` and active endpoint of its tenant that wants it,
+    due at once."""
     endpoint = webhook_endpoints.c
-    wanted = select(
-        literal(event_id, SerialKey),
-        endpoint.id,
-        literal(0),
-        literal(now, UtcDateTime()),
-        literal(now, UtcDateTime()),
-    ).where(
-        endpoint.tenant_id == tenant_id,
-        endpoint.disabled_at.is_(None),
-        or_(
-            endpoint.event_types == "",
-            endpoint.event_types.contains(f",{type_},", autoescape=True),
-        ),
+    wanted = (
+        select(
+            events.c.id,
+            endpoint.id,
+            literal(0),
+            events.c.created_at,
+            events.c.created_at,
+        )
+        .join_from(events, webhook_endpoints, endpoint.tenant_id == events.c.tenant_id)
+        .where(
+            events.c.id.in_(event_ids),
+            endpoint.disabled_at.is_(None),
+            or_(
+                endpoint.event_types == "",
+                endpoint.event_types.contains(f",{type_},", autoescape=True),
+            ),
+        )
     )
     await connection.execute(
         insert(event_deliveries).from_select(
             ["event_id", "endpoint_id", "attempts", "next_attempt_at", "created_at"], wanted
         )
-    )
-    return Event(
-        id=event_id,
-        public_id=public_id,
-        tenant_id=tenant_id,
-        type=type_,
-        payload=dict(payload),
-        created_at=now,
     )
 
 

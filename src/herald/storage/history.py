@@ -7,6 +7,8 @@ event is appended in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +19,7 @@ from herald.domain.events import message_status_changed_data
 from herald.domain.lifecycle import Status
 from herald.domain.phone import Channel
 from herald.domain.records import HistorySource, MessageRecord, Purpose, StatusChange
-from herald.storage.events import MESSAGE_STATUS_CHANGED, append_event
+from herald.storage.events import MESSAGE_STATUS_CHANGED, NewEvent, append_event, append_events
 from herald.storage.schema import message_status_history as history
 
 
@@ -61,6 +63,52 @@ async def append_history(
     )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewHistoryEntry:
+    """A report to append to a message's history (`append_histories`)."""
+
+    message_id: str
+    status: Status
+    source: HistorySource
+    occurred_at: datetime
+    recorded_at: datetime
+    applied: bool
+
+
+async def append_histories(connection: AsyncConnection, entries: Sequence[NewHistoryEntry]) -> None:
+    """Append reports to their messages' histories in one statement, in the caller's transaction."""
+    await connection.execute(
+        insert(history),
+        [
+            {
+                "message_id": entry.message_id,
+                "status": entry.status.value,
+                "source": entry.source.value,
+                "occurred_at": entry.occurred_at,
+                "recorded_at": entry.recorded_at,
+                "applied": entry.applied,
+            }
+            for entry in entries
+        ],
+    )
+
+
+async def emit_accepted(connection: AsyncConnection, records: Sequence[MessageRecord]) -> None:
+    """Append each newly accepted message's first `message.status_changed` event."""
+    await append_events(
+        connection,
+        [
+            NewEvent(
+                record.tenant_id,
+                MESSAGE_STATUS_CHANGED,
+                _status_changed_payload(record, None, record.created_at),
+                record.created_at,
+            )
+            for record in records
+        ],
+    )
+
+
 async def emit_status_changed(
     connection: AsyncConnection,
     message: MessageRecord,
@@ -70,6 +118,18 @@ async def emit_status_changed(
     now: datetime,
 ) -> None:
     """Append the `message.status_changed` event for `message`'s current status."""
+    await append_event(
+        connection,
+        tenant_id=message.tenant_id,
+        type_=MESSAGE_STATUS_CHANGED,
+        payload=_status_changed_payload(message, previous, occurred_at),
+        now=now,
+    )
+
+
+def _status_changed_payload(
+    message: MessageRecord, previous: Status | None, occurred_at: datetime
+) -> dict[str, Any]:
     payload = message_status_changed_data(
         message_id=message.id,
         channel=message.channel,
@@ -86,13 +146,7 @@ async def emit_status_changed(
     if previous is None:
         # A message's first event (it was accepted or scheduled) has no status before it.
         payload["previous_status"] = None
-    await append_event(
-        connection,
-        tenant_id=message.tenant_id,
-        type_=MESSAGE_STATUS_CHANGED,
-        payload=payload,
-        now=now,
-    )
+    return payload
 
 
 async def read_history(connection: AsyncConnection, message_id: str) -> list[StatusChange]:

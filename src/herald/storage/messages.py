@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -29,9 +31,13 @@ from herald.domain.records import (
 )
 from herald.errors import Conflict, IdempotencyConflict, InvalidInput, StorageError
 from herald.storage import ids
-from herald.storage.dialect import snapshot_read, write_transaction
+from herald.storage.dialect import in_write_transaction, snapshot_read, write_transaction
+from herald.storage.group_commit import GroupCommit
 from herald.storage.history import (
+    NewHistoryEntry,
+    append_histories,
     append_history,
+    emit_accepted,
     emit_status_changed,
     message_from_row,
     read_history,
@@ -47,6 +53,7 @@ class MessageRepository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._accepts = GroupCommit(self._accept_many, self._accept_one)
 
     async def accept(
         self,
@@ -71,42 +78,36 @@ class MessageRepository:
             replay = await self._replay(tenant_id, idempotency_key, fingerprint)
             if replay is not None:
                 return replay
+        acceptance = _Acceptance(tenant_id, message, now, idempotency_key, fingerprint)
+        if in_write_transaction():
+            return await self._accept_one(acceptance)  # the caller's transaction holds the lock
+        return await self._accepts.submit(acceptance)
+
+    async def _accept_one(self, acceptance: _Acceptance) -> Accepted:
+        tenant_id, key, fingerprint = (
+            acceptance.tenant_id,
+            acceptance.idempotency_key,
+            acceptance.fingerprint,
+        )
         try:
             async with write_transaction(self._engine) as connection:
-                if idempotency_key is not None:
-                    replay = await self._replay(tenant_id, idempotency_key, fingerprint, connection)
+                if key is not None:
+                    replay = await self._replay(tenant_id, key, fingerprint, connection)
                     if replay is not None:
                         return replay
-                record = await _insert(connection, tenant_id, message, now, idempotency_key)
-                if idempotency_key is not None:
-                    await connection.execute(
-                        insert(idempotency_keys).values(
-                            tenant_id=tenant_id,
-                            key=idempotency_key,
-                            fingerprint=fingerprint,
-                            message_id=record.id,
-                            created_at=now,
-                        )
-                    )
-                await append_history(
-                    connection,
-                    message_id=record.id,
-                    status=record.status,
-                    source=HistorySource.API,
-                    occurred_at=now,
-                    recorded_at=now,
-                    applied=True,
-                )
-                await emit_status_changed(
-                    connection, record, previous=None, occurred_at=now, now=now
-                )
-                return Accepted(message=record, created=True)
+                [accepted] = await _accept_all(connection, [acceptance])
+                return accepted
         except IntegrityError as exc:
-            if idempotency_key is not None:
-                replay = await self._replay(tenant_id, idempotency_key, fingerprint)
+            if key is not None:
+                replay = await self._replay(tenant_id, key, fingerprint)
                 if replay is not None:
                     return replay
             raise StorageError(f"Could not store the message: {exc.orig}") from exc
+
+    async def _accept_many(self, batch: Sequence[_Acceptance]) -> list[Accepted]:
+        # A key used twice, or already used, fails the batch; each is then accepted alone.
+        async with write_transaction(self._engine) as connection:
+            return await _accept_all(connection, batch)
 
     async def replay(self, tenant_id: str, key: str, fingerprint: str) -> Accepted | None:
         """The message `key` already created (`created=False`), or None if the key is unused.
@@ -286,17 +287,60 @@ class MessageRepository:
             return {Status(status): count for status, count in rows}
 
 
-async def _insert(
-    connection: AsyncConnection,
-    tenant_id: str,
-    message: NewMessage,
-    now: datetime,
-    idempotency_key: str | None,
-) -> MessageRecord:
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Acceptance:
+    """One message to accept, as `MessageRepository.accept` was asked."""
+
+    tenant_id: str
+    message: NewMessage
+    now: datetime
+    idempotency_key: str | None
+    fingerprint: str | None
+
+
+async def _accept_all(connection: AsyncConnection, batch: Sequence[_Acceptance]) -> list[Accepted]:
+    """Insert the messages, their keys, first history entries and events: a statement each."""
+    rows = [_message_values(each) for each in batch]
+    result = await connection.execute(insert(messages).returning(*messages.c), rows)
+    by_id = {row.id: message_from_row(row) for row in result}
+    records = [by_id[row["id"]] for row in rows]
+    keys = [
+        {
+            "tenant_id": record.tenant_id,
+            "key": each.idempotency_key,
+            "fingerprint": each.fingerprint,
+            "message_id": record.id,
+            "created_at": each.now,
+        }
+        for each, record in zip(batch, records, strict=True)
+        if each.idempotency_key is not None
+    ]
+    if keys:
+        await connection.execute(insert(idempotency_keys), keys)
+    await append_histories(
+        connection,
+        [
+            NewHistoryEntry(
+                message_id=record.id,
+                status=record.status,
+                source=HistorySource.API,
+                occurred_at=each.now,
+                recorded_at=each.now,
+                applied=True,
+            )
+            for each, record in zip(batch, records, strict=True)
+        ],
+    )
+    await emit_accepted(connection, records)
+    return [Accepted(message=record, created=True) for record in records]
+
+
+def _message_values(acceptance: _Acceptance) -> dict[str, Any]:
+    message, now = acceptance.message, acceptance.now
     scheduled = message.send_at is not None and message.send_at > now
-    values: dict[str, Any] = {
+    return {
         "id": ids.new_id(ids.MESSAGE, now),
-        "tenant_id": tenant_id,
+        "tenant_id": acceptance.tenant_id,
         "channel": message.channel.value,
         "to_address": message.to,
         "from_address": message.from_,
@@ -316,10 +360,8 @@ async def _insert(
         "updated_at": now,
         "attempts": 0,
         "next_attempt_at": message.send_at if scheduled else now,
-        "idempotency_key": idempotency_key,
+        "idempotency_key": acceptance.idempotency_key,
     }
-    row = (await connection.execute(insert(messages).values(**values).returning(*messages.c))).one()
-    return message_from_row(row)
 
 
 def _json_or_none(value: Any) -> Any:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from herald.errors import StorageError
+from herald.storage.dialect import write_transaction
 from herald.storage.engine import create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -49,7 +50,7 @@ async def upgrade(target: str | AsyncEngine, revision: str = "head") -> str | No
     """
     engine = create_engine(target) if isinstance(target, str) else target
     try:
-        async with engine.begin() as connection:
+        async with write_transaction(engine) as connection:
             await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
         return await current_revision(engine)
     except SQLAlchemyError as exc:
