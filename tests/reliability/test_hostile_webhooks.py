@@ -339,7 +339,44 @@ def cases() -> list[Case]:
             "truncated",
             truncated=True,
         ),
+        Case(
+            "signed, MessageSid of 5,000 characters",
+            signed(STATUS, status_params(sid="SM" + "a" * 4998)),
+            400,
+            "invalid_parameter",
+        ),
+        Case(
+            "signed, MessageStatus of 100 characters",
+            signed(STATUS, status_params(status="delivered" + "d" * 91)),
+            400,
+            "invalid_parameter",
+        ),
+        Case(
+            "signed, idempotency token of 1,000 characters",
+            signed(STATUS, good, headers=[("I-Twilio-Idempotency-Token", "t" * 1000)]),
+            400,
+            "invalid_parameter",
+        ),
+        Case(
+            "signed, NUL in a parameter",
+            signed(STATUS, [*good, ("ErrorMessage", "a\x00b")]),
+            400,
+            "malformed_form",
+        ),
+        Case(
+            "AccountSid that is no SID (a forged log line)",
+            signed(STATUS, status_params(account="AC1\nWARNING forged line " + "x" * 5000)),
+            403,
+            "unknown_account",
+        ),
         Case("GET", http_request("GET", STATUS), 405, "no_route"),
+        Case(
+            "a path that would forge a log line",
+            unsigned("/webhooks/twilio/%0AERROR%20forged", b"a=b"),
+            404,
+            "no_route",
+            route="other",
+        ),
         Case(
             "a path under the prefix that is no route",
             signed("/webhooks/twilio/voice", good),
@@ -388,6 +425,27 @@ def cases() -> list[Case]:
             signed(INBOUND, _without(inbound_params(), "From")),
             400,
             "missing_parameter",
+            route="inbound",
+        ),
+        Case(
+            "inbound, signed, NUL in the body",
+            signed(INBOUND, inbound_params("STOP\x00")),
+            400,
+            "malformed_form",
+            route="inbound",
+        ),
+        Case(
+            "inbound, signed, From of 3,000 digits",
+            signed(INBOUND, _with(inbound_params(), "From", "+3" + "1" * 2999)),
+            400,
+            "invalid_parameter",
+            route="inbound",
+        ),
+        Case(
+            "inbound, signed, MessageSid of 5,000 characters",
+            signed(INBOUND, _with(inbound_params(), "MessageSid", "SM" + "e" * 4998)),
+            400,
+            "invalid_parameter",
             route="inbound",
         ),
         Case(
@@ -592,3 +650,25 @@ async def test_metrics_need_the_admin_key(database_url: str) -> None:
     assert answers[0].headers["content-type"] == "application/problem+json"
     assert answers[3].headers["content-type"].startswith("text/plain; version=0.0.4")
     assert b"# TYPE herald_twilio_webhooks_total counter" in answers[3].body
+
+
+async def test_signed_values_herald_cannot_use_are_dropped_not_a_500(database_url: str) -> None:
+    """An `ErrorCode` or `NumMedia` that is no number Herald can store is left out; 200."""
+    async with running_herald(database_url) as herald:
+        shop, _ = await _tenants_with_messages(herald)
+        callbacks = [
+            signed(STATUS, [*status_params(status="sent"), ("ErrorCode", "9" * 30)]),
+            signed(STATUS, [*status_params(status="delivered"), ("ErrorCode", "\u00b2")]),
+            signed(INBOUND, _with(inbound_params("hi"), "NumMedia", "9" * 40)),
+        ]
+        answers = [(await raw_http(herald.port, each)).status for each in callbacks]
+        messages = MessageRepository(herald.engine)
+        history = await messages.history(shop.tenant.id, shop.message_id)
+        counted = await _metrics(herald)
+    assert answers == [200, 200, 200]
+    assert history is not None
+    assert [(c.provider_status, c.error_code) for c in history if c.source.value == "callback"] == [
+        ("sent", None),
+        ("delivered", None),
+    ]
+    assert counted == {("status", "accepted"): 2, ("inbound", "accepted"): 1}

@@ -21,6 +21,7 @@ from herald.settings import Settings
 MAX_BODY_BYTES: Final = 64 * 1024
 MAX_FIELDS: Final = 500
 FORM_TYPE: Final = "application/x-www-form-urlencoded"
+MAX_VALUE_LENGTH: Final = 64
 _UTF8_NAMES: Final = frozenset({"utf-8", "utf8", "us-ascii"})
 
 
@@ -51,11 +52,19 @@ class Form:
         """The first value of `name`, or `default`."""
         return self._first.get(name, default)
 
-    def required(self, name: str) -> str:
-        """The value of `name`; a 400 when it is missing or empty."""
+    def required(self, name: str, *, max_length: int = MAX_VALUE_LENGTH) -> str:
+        """The value of `name`; a 400 when it is missing, empty or over `max_length`.
+
+        The default limit suits identifiers and numbers (Twilio's SIDs have 34 characters,
+        addresses at most `whatsapp:` and 15 digits); Herald stores them in columns that size.
+        """
         value = self._first.get(name, "")
         if not value:
             raise Rejected(400, f"The webhook has no {name}.", "missing_parameter")
+        if len(value) > max_length:
+            raise Rejected(
+                400, f"{name} is longer than {max_length} characters.", "invalid_parameter"
+            )
         return value
 
 
@@ -83,6 +92,9 @@ async def read_form(request: Request) -> Form:
         raise Rejected(
             400, f"The form has more than {MAX_FIELDS} fields.", "malformed_form"
         ) from None
+    if any("\x00" in name or "\x00" in value for name, value in pairs):
+        # Twilio never sends NUL, and PostgreSQL cannot store it in text.
+        raise Rejected(400, "The form contains a NUL character.", "malformed_form")
     return Form(pairs)
 
 

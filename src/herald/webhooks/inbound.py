@@ -41,6 +41,7 @@ _XML_DECLARATION: Final = '<?xml version="1.0" encoding="UTF-8"?>'
 # non-characters U+FFFE and U+FFFF); a tenant's reply text must not break the document.
 _NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MAX_MEDIA: Final = 10
+_MAX_COUNT_DIGITS: Final = 4
 
 
 def twiml(message: str | None = None) -> str:
@@ -115,7 +116,8 @@ async def _record_opt_out(deps: WebhookDeps, message: InboundMessage, *, first_t
 
 
 def _count(text: str) -> int:
-    return int(text) if text.isdigit() else 0
+    # Twilio sends at most 10 media; anything else that is not a small number counts as none.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= _MAX_COUNT_DIGITS else 0
 
 
 def _media(form: Form) -> tuple[dict[str, str], ...]:

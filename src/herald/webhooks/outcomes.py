@@ -6,7 +6,8 @@ Every request under `/webhooks/twilio/` ends in exactly one outcome, counted per
     unsupported_media_type, wrong_charset               415
     too_large                                           413 (also from the API's body limit)
     timeout                                             408: the body came too slowly
-    malformed_form, truncated, missing_parameter        400
+    malformed_form, truncated, missing_parameter,       400
+    invalid_parameter
     invalid_request                                     422: refused by the API's input checks
     no_account, unknown_account, api_key_tenant,        403
     bad_signature
@@ -122,9 +123,11 @@ class CountWebhookOutcomes:
             outcome = _BY_STATUS.get(status) or ("error" if status >= 500 else f"http_{status}")  # noqa: PLR2004
         self._outcomes.add(route, outcome)
         if status != 200:  # noqa: PLR2004
+            # The route, never the path: a path is the sender's text, and could forge log lines.
             logger.info(
-                "Twilio webhook %s answered %d: %s",
-                path,
+                "Twilio webhook %s%s answered %d: %s",
+                WEBHOOK_PREFIX,
+                route,
                 status,
                 outcome,
                 extra={"webhook_route": route, "webhook_outcome": outcome, "status": status},

@@ -28,11 +28,20 @@ logger = logging.getLogger("herald.webhooks")
 
 IDEMPOTENCY_HEADER: Final = "I-Twilio-Idempotency-Token"
 _POLL_SECONDS: Final = 0.1
+_MAX_TOKEN: Final = 255  # the receipts' key column
+_MAX_STATUS: Final = 32  # the history's provider_status column
+_MAX_ERROR_DIGITS: Final = 9  # Twilio's error codes have 5; more is not one, and overflows
 
 
 def receipt_key(form: Form, token: str | None) -> str:
-    """The de-duplication key of a status callback."""
+    """The de-duplication key of a status callback; `Rejected` for a token too long to keep."""
     if token:
+        if len(token) > _MAX_TOKEN:
+            raise Rejected(
+                400,
+                f"{IDEMPOTENCY_HEADER} is longer than {_MAX_TOKEN} characters.",
+                "invalid_parameter",
+            )
         return token
     return f"{form.required('MessageSid')}:{form.required('MessageStatus')}"
 
@@ -45,7 +54,7 @@ async def handle_status(
     Returns the outcome for the counter: `accepted`, `duplicate` or `unknown_status`.
     """
     sid = form.required("MessageSid")
-    status_text = form.required("MessageStatus")
+    status_text = form.required("MessageStatus", max_length=_MAX_STATUS)
     key = receipt_key(form, token)
     if not await deps.receipts.first_time(key, received_at=deps.now()):
         return "duplicate"
@@ -89,9 +98,16 @@ async def _apply(
             provider_sid=sid,
             tenant_id=tenant_id,
             provider_status=status_text,
-            error_code=int(error) if error.isdigit() else None,
+            error_code=_error_code(error),
             error_message=form.get("ErrorMessage") or None,
         )
         if outcome is not None or loop.time() >= deadline:
             return outcome
         await asyncio.sleep(_POLL_SECONDS)
+
+
+def _error_code(text: str) -> int | None:
+    """Twilio's `ErrorCode` as a number; None when it is missing or not an error code."""
+    if text.isascii() and text.isdigit() and len(text) <= _MAX_ERROR_DIGITS:
+        return int(text)
+    return None

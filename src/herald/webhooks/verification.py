@@ -42,6 +42,7 @@ logger = logging.getLogger("herald.webhooks")
 # most once a second), so a rotated auth token is picked up at its first webhook.
 CACHE_SECONDS: Final = 30.0
 _MIN_REFRESH_SECONDS: Final = 1.0
+_MAX_SID: Final = 64
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -80,6 +81,10 @@ class TwilioVerifier:
         if not account_sid:
             logger.warning("Twilio webhook %s refused: no AccountSid in the form", where)
             raise Rejected(403, "Forbidden.", "no_account")
+        if not (account_sid.isascii() and account_sid.isalnum() and len(account_sid) <= _MAX_SID):
+            # Not echoed: it is the sender's text, and could forge log lines or flood them.
+            logger.warning("Twilio webhook %s refused: the AccountSid is not an account SID", where)
+            raise Rejected(403, "Forbidden.", "unknown_account")
         try:
             algorithm = signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
         except InvalidSignature as exc:
