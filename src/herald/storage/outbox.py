@@ -123,15 +123,27 @@ class Outbox:
         provider_sid: str,
         status: Status = Status.QUEUED,
         provider_status: str | None = None,
+        error_code: int | None = None,
+        error_message: str | None = None,
     ) -> bool:
-        """Record that the provider took the message (`status` as its answer said)."""
+        """Record that the provider took the message (`status` as its answer said).
+
+        A message adopted by a look-up may already have ended `failed` or `undelivered` at the
+        provider: `error_code` and `error_message` are then the provider's, kept with it.
+        """
         return await self._finish(
             message_id,
             worker_id,
             now,
             reported=status,
-            values={"provider_sid": provider_sid, "error_code": None, "error_message": None},
+            values={
+                "provider_sid": provider_sid,
+                "error_code": error_code,
+                "error_message": error_message,
+            },
             provider_status=provider_status,
+            error_code=error_code,
+            error_message=error_message,
         )
 
     async def mark_failed(

@@ -33,6 +33,7 @@ from herald.domain.phone import Channel
 from herald.domain.policy import recheck_before_send
 from herald.domain.problems import ProblemCode, ProblemError
 from herald.domain.records import MessageRecord
+from herald.domain.redaction import redact
 from herald.domain.senders import SenderKind
 from herald.errors import AmbiguousSend, ConfigurationError, InvalidInput, ProviderError
 from herald.providers import MessagingProvider, ProviderMessage, RetryPolicy, SendRequest
@@ -152,7 +153,7 @@ class MessageSender:
             created = await provider.send_message(request)
         except AmbiguousSend as exc:
             progress.sending = False
-            logger.warning("message %s: %s", message.id, exc.detail)
+            logger.warning("message %s: %s", message.id, redact(exc.detail))
             found = await self._look_up(provider, message, request, since=started)
             # Provably not created (else `found`): send again, through the outbox.
             return found or await self._retry_or_fail(
@@ -243,6 +244,8 @@ class MessageSender:
             provider_sid=created.sid,
             status=provider_status(created),
             provider_status=created.status,
+            error_code=created.error_code,
+            error_message=created.error_message,
         )
         return outcome if recorded else self._lost(message)
 
