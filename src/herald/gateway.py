@@ -49,7 +49,7 @@ from herald.webhooks.outcomes import CountWebhookOutcomes, WebhookOutcomes, metr
 from herald.webhooks.twilio import create_router
 from herald.worker import InProcessRateLimiter, ProviderFactory, Worker, WorkerDeps
 from herald.worker.ratelimit import RateLimiter
-from herald.worker.redis_ratelimit import RedisRateLimiter
+from herald.worker.redis_ratelimit import REDIS_TIMEOUT, RedisRateLimiter
 
 logger = logging.getLogger("herald.gateway")
 
@@ -215,8 +215,13 @@ class Gateway:
     def _throttle(self, engine: AsyncEngine) -> Throttle:
         if not self.settings.redis_url:
             return DatabaseThrottle(engine)
-        self._throttle_redis = redis.asyncio.Redis.from_url(self.settings.redis_url)
-        return RedisThrottle(self._throttle_redis)
+        self._throttle_redis = redis.asyncio.Redis.from_url(
+            self.settings.redis_url,
+            socket_timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+        )
+        # Redis away: count in the database rather than refuse verifications with a 500.
+        return RedisThrottle(self._throttle_redis, fallback=DatabaseThrottle(engine))
 
     def _rate_limiter(self) -> RateLimiter:
         if not self.settings.redis_url:

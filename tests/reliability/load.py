@@ -51,12 +51,20 @@ class Load:
     """Concurrent clients posting messages through `apis` until stopped."""
 
     def __init__(
-        self, cluster: Cluster, apis: Sequence[str], *, clients: int = 8, retry: bool = True
+        self,
+        cluster: Cluster,
+        apis: Sequence[str],
+        *,
+        clients: int = 8,
+        retry: bool = True,
+        interval: float = 0.0,
     ) -> None:
         self.cluster = cluster
         self.apis = list(apis)
         self.clients = clients
         self.retry = retry
+        self.interval = interval
+        """Seconds each client leaves between the starts of its posts (0: none)."""
         self.answers: list[Answer] = []
         self.started = time.monotonic()
         self._next = 0
@@ -100,6 +108,7 @@ class Load:
         while not self._stop.is_set():
             index = self._next
             self._next += 1
+            began = time.monotonic()
             while True:
                 answer = await self.post(http, index)
                 self.answers.append(answer)
@@ -108,6 +117,10 @@ class Load:
                     break
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), pause)
+            rest = began + self.interval - time.monotonic()
+            if rest > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), rest)
 
     async def post(self, http: aiohttp.ClientSession, index: int) -> Answer:
         """POST message `index` once; what it got."""

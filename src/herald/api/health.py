@@ -113,7 +113,8 @@ async def _rate_limit_check(url: str) -> CheckView:
         return CheckView(
             name="rate_limits",
             ok=False,
-            detail=f"degraded: Redis is unreachable ({exc}); each worker paces senders alone",
+            detail=f"degraded: Redis is unreachable ({exc}); each worker paces senders alone "
+            "and verification throttles count in the database",
         )
     finally:
         await client.aclose()

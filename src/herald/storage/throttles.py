@@ -7,15 +7,21 @@ so a script hammering a range stays refused until it pauses for a whole window.
 The database counter locks its row for the read-modify-write; a first hit that races another
 first hit meets the primary key, and counts again on the row the winner inserted. With
 `HERALD_REDIS_URL` set, Redis's `INCR` and `PEXPIRE` keep the counters for every process.
+When Redis does not answer, `RedisThrottle` counts in its fallback (the database counter, as
+shared by every process as Redis is), logs one warning and says so in `degraded`; it goes back
+to Redis as soon as Redis answers. A verification start is never refused with a 500 because
+Redis is away.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime
 from typing import Protocol
 
 import redis.asyncio
+from redis.exceptions import RedisError
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from herald.domain.otp import ThrottleRule
 from herald.storage.dialect import write_transaction
 from herald.storage.schema import verification_throttles
+
+logger = logging.getLogger("herald.storage.throttles")
 
 
 class Throttle(Protocol):
@@ -76,13 +84,37 @@ class DatabaseThrottle:
 
 
 class RedisThrottle:
-    """Throttle counters in Redis, shared by every Herald process using the same server."""
+    """Throttle counters in Redis, shared by every Herald process using the same server.
 
-    def __init__(self, client: redis.asyncio.Redis) -> None:
+    With a `fallback`, a hit Redis cannot count (unreachable, timed out) is counted there
+    instead; without one the Redis error propagates.
+    """
+
+    def __init__(self, client: redis.asyncio.Redis, *, fallback: Throttle | None = None) -> None:
         self._client = client
+        self._fallback = fallback
+        self.degraded: str | None = None
+        """Why hits are counted in the fallback right now, or None while Redis answers."""
 
-    async def hit(self, key: str, rule: ThrottleRule, now: datetime) -> float | None:  # noqa: ARG002 - Redis keeps its own time for expiry
+    async def hit(self, key: str, rule: ThrottleRule, now: datetime) -> float | None:
         """Count one start; None if allowed, else the seconds until it would be."""
+        if self._fallback is None:
+            return await self._hit(key, rule)
+        try:
+            wait = await self._hit(key, rule)
+        except (RedisError, OSError) as exc:
+            if self.degraded is None:
+                logger.warning(
+                    "Redis is unreachable (%s); verification throttles count in the database", exc
+                )
+            self.degraded = f"Redis is unreachable ({exc})"
+            return await self._fallback.hit(key, rule, now)
+        if self.degraded is not None:
+            logger.warning("Redis answers again: verification throttles count in Redis again")
+            self.degraded = None
+        return wait
+
+    async def _hit(self, key: str, rule: ThrottleRule) -> float | None:
         window_ms = int(rule.window.total_seconds() * 1000)
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.incr(key)
