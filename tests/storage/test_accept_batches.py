@@ -1,0 +1,119 @@
+"""Concurrent accepts committed together: the same rows, events and answers as one by one."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from herald.domain.records import Tenant
+from herald.errors import IdempotencyConflict
+from herald.storage.crypto import SecretBox
+from herald.storage.deliveries import EventDeliveries
+from herald.storage.endpoints import WebhookEndpointRepository
+from herald.storage.events import MESSAGE_STATUS_CHANGED, EventRepository
+from herald.storage.messages import MessageRepository
+from herald.storage.schema import message_status_history, messages
+from herald.storage.tenants import TenantRepository
+from tests.storage.storage_helpers import NOW, sms
+
+FINGERPRINT = "a" * 64
+
+
+async def test_concurrent_accepts_each_get_their_rows_history_and_event(
+    engine: AsyncEngine, tenant: Tenant, box: SecretBox
+) -> None:
+    """Forty accepts at once, for two tenants: every message, history entry, event and
+    delivery is there once, and each tenant's events are in the order of their ids."""
+    other = await TenantRepository(engine, box).create("other", now=NOW)
+    endpoint = await WebhookEndpointRepository(engine, box).create(
+        tenant.id, "https://example.com/hook", now=NOW
+    )
+    repository = MessageRepository(engine)
+    owners = [tenant if n % 2 else other for n in range(40)]
+    accepted = await asyncio.gather(
+        *(
+            repository.accept(owner.id, sms(to=f"+316123456{n:02d}"), now=NOW)
+            for n, owner in enumerate(owners)
+        )
+    )
+    assert all(each.created for each in accepted)
+    assert len({each.message.id for each in accepted}) == 40
+    for each, owner, n in zip(accepted, owners, range(40), strict=True):
+        assert each.message.tenant_id == owner.id
+        assert each.message.to == f"+316123456{n:02d}"
+        assert await repository.get(owner.id, each.message.id) == each.message
+    async with engine.connect() as connection:
+        assert await connection.scalar(select(func.count()).select_from(messages)) == 40
+        history = select(func.count()).select_from(message_status_history)
+        assert await connection.scalar(history) == 40
+    for owner in (tenant, other):
+        events = await EventRepository(engine).list_after(owner.id, limit=100)
+        assert [event.type for event in events] == [MESSAGE_STATUS_CHANGED] * 20
+        assert [event.id for event in events] == sorted(event.id for event in events)
+        mine = {each.message.id for each in accepted if each.message.tenant_id == owner.id}
+        assert {event.payload["message_id"] for event in events} == mine
+        assert all(event.payload["previous_status"] is None for event in events)
+    deliveries = EventDeliveries(engine, box)
+    for event in await EventRepository(engine).list_after(tenant.id, limit=100):
+        [delivery] = await deliveries.for_event(event.id)
+        assert delivery.endpoint_id == endpoint.endpoint.id
+    for event in await EventRepository(engine).list_after(other.id, limit=100):
+        assert await deliveries.for_event(event.id) == []
+
+
+async def test_one_key_twice_in_a_batch_creates_one_message(
+    engine: AsyncEngine, tenant: Tenant
+) -> None:
+    """The same key submitted with others at once: one message, the twin is its replay, and
+    the other messages of the batch are accepted as usual."""
+    repository = MessageRepository(engine)
+    keyed = [
+        repository.accept(tenant.id, sms(), now=NOW, idempotency_key="k", fingerprint=FINGERPRINT)
+        for _ in range(2)
+    ]
+    plain = [repository.accept(tenant.id, sms(to=f"+3161234560{n}"), now=NOW) for n in range(5)]
+    results = await asyncio.gather(*keyed, *plain)
+    twins = results[:2]
+    assert sorted(each.created for each in twins) == [False, True]
+    assert twins[0].message.id == twins[1].message.id
+    assert all(each.created for each in results[2:])
+    async with engine.connect() as connection:
+        assert await connection.scalar(select(func.count()).select_from(messages)) == 6
+
+
+async def test_a_conflicting_key_fails_only_its_own_request(
+    engine: AsyncEngine, tenant: Tenant
+) -> None:
+    """A key reused with another request is refused to that caller alone."""
+    repository = MessageRepository(engine)
+    await repository.accept(
+        tenant.id, sms(), now=NOW, idempotency_key="used", fingerprint=FINGERPRINT
+    )
+    results = await asyncio.gather(
+        repository.accept(
+            tenant.id, sms(body="other"), now=NOW, idempotency_key="used", fingerprint="b" * 64
+        ),
+        *(repository.accept(tenant.id, sms(to=f"+3161234560{n}"), now=NOW) for n in range(4)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], IdempotencyConflict)
+    assert all(not isinstance(each, BaseException) and each.created for each in results[1:])
+
+
+@pytest.mark.parametrize("size", [1, 3])
+async def test_accepts_fail_cleanly_when_the_database_is_gone(
+    engine: AsyncEngine, tenant: Tenant, size: int
+) -> None:
+    """With the tables gone, every caller gets the storage error, and none waits for ever."""
+    repository = MessageRepository(engine)
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql("DROP TABLE message_status_history")
+    results = await asyncio.gather(
+        *(repository.accept(tenant.id, sms(to=f"+3161234560{n}"), now=NOW) for n in range(size)),
+        return_exceptions=True,
+    )
+    assert len(results) == size
+    assert all(isinstance(each, Exception) for each in results)
