@@ -61,6 +61,7 @@ class Party:
     verification_id: str = ""
     code: str = ""
     message_cursor: str = ""
+    event_cursor: str = ""
     ids: set[str] = dataclasses.field(default_factory=set)
 
     @property
@@ -248,11 +249,18 @@ async def create_endpoint(calls: Calls, me: Party, victim: Party) -> None:
 
 
 async def list_events(calls: Calls, me: Party, victim: Party) -> None:
-    """Polling, from the start or from any cursor, serves none of the victim's events."""
-    del victim
-    for query in ("", "?after=0", "?after=1&limit=200"):
+    """Polling serves none of the victim's events; its cursor, or a made-up one, is refused."""
+    for query, status in (
+        ("", 200),
+        ("?after=0&limit=200", 200),
+        (f"?after={victim.event_cursor}", 422),
+        ("?after=1", 422),
+    ):
         answer = await calls(me, "GET", "/v1/events" + query)
-        calls.expect(answer.status == 200, f"GET /v1/events{query}: {answer.status}")
+        calls.expect(answer.status == status, f"GET /v1/events{query}: {answer.status}")
+        if answer.status == 200:
+            cursor = answer.json()["next_cursor"]
+            calls.expect(not cursor.isdigit(), f"GET /v1/events{query}: cursor {cursor}")
 
 
 async def check_verification(calls: Calls, me: Party, victim: Party) -> None:
@@ -496,11 +504,14 @@ async def _set_up(herald: RunningHerald, calls: Calls) -> list[Party]:
         party.tenant_id = tenant.id
         party.key = (await ApiKeyRepository(herald.engine).create(tenant.id, now=now)).key
         await _make_data(calls, party)
+    for party in parties:
+        party.event_cursor = (await calls(party, "GET", "/v1/events")).json()["next_cursor"]
     all_rows = await rows(herald.engine)
     for party in parties:
         party.code = _code(all_rows, party)
         mine = owned(all_rows, party.tenant_id)
         party.ids = {party.tenant_id, party.account, party.key, party.endpoint_url}
+        party.ids |= {party.event_cursor, party.message_cursor}
         for table in ("messages", "webhook_endpoints", "verifications", "inbound_messages"):
             party.ids |= {
                 row["id"] for row in all_rows[table] if row["tenant_id"] == party.tenant_id
@@ -600,3 +611,33 @@ def _pairs(parties: list[Party]) -> list[tuple[Party, Party]]:
 def _changed(before: Rows, after: Rows, tenant_id: str) -> list[str]:
     old, new = owned(before, tenant_id), owned(after, tenant_id)
     return sorted(table for table in old if old[table] != new[table])
+
+
+async def test_an_event_cursor_tells_nothing_of_other_tenants(database_url: str) -> None:
+    """Events are numbered across tenants; a tenant's cursors must not show that numbering.
+
+    Shown as numbers, the gap between two of a tenant's cursors would count the events of the
+    others meanwhile. The cursor for a position is the same on every poll.
+    """
+    async with running_herald(database_url) as herald, aiohttp.ClientSession() as http:
+        calls = Calls(http, herald.base)
+        first, second = await _bare_tenants(herald, 2)
+        await calls(first, "PUT", f"/v1/opt-outs/{first.number(3)}")
+        start = (await calls(first, "GET", "/v1/events")).json()["next_cursor"]
+        for index in range(5):
+            await calls(second, "PUT", f"/v1/opt-outs/{second.number(10 + index)}")
+        await calls(first, "PUT", f"/v1/opt-outs/{first.number(4)}")
+        polls = [(await calls(first, "GET", f"/v1/events?after={start}")).json() for _ in range(2)]
+    assert [len(poll["data"]) for poll in polls] == [1, 1]
+    assert polls[0]["next_cursor"] == polls[1]["next_cursor"]
+    assert not any(cursor.isdigit() for cursor in (start, polls[0]["next_cursor"]))
+
+
+async def _bare_tenants(herald: RunningHerald, count: int) -> list[Party]:
+    now = datetime.now(UTC)
+    parties = [Party(index) for index in range(1, count + 1)]
+    for party in parties:
+        tenant = await TenantRepository(herald.engine, herald.box).create(party.name, now=now)
+        party.tenant_id = tenant.id
+        party.key = (await ApiKeyRepository(herald.engine).create(tenant.id, now=now)).key
+    return parties
