@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
+from herald.cli import logs
 from herald.emulator import EmulatorConfig, EmulatorConfigError, create_app
 from herald.emulator.config import DEFAULT_HOST, DEFAULT_PORT, ENV_PREFIX
 
@@ -54,6 +55,7 @@ def emulator(
     except EmulatorConfigError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(banner(config))
+    logs.redact_access_log()
     uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="info")
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import signal
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from herald.api.deps import utc_now
+from herald.cli import logs
 from herald.domain.records import TwilioCredentials
 from herald.errors import Conflict
 from herald.gateway import Gateway
@@ -55,9 +55,7 @@ def serve(
 ) -> None:
     """Run Herald: API, webhook intake and worker (and in sandbox, the emulator)."""
     settings = Settings.from_env(os.environ, host=host, port=port, emulator_port=emulator_port)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level)
     asyncio.run(run(settings, worker=not no_worker, echo=click.echo))
 
 

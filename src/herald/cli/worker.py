@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 
 import click
 
+from herald.cli import logs
 from herald.cli.serve import Echo, _option
 from herald.errors import ConfigurationError
 from herald.gateway import Gateway
@@ -49,9 +49,7 @@ def worker(
         worker_lease_seconds=worker_lease_seconds,
         worker_poll_seconds=worker_poll_seconds,
     )
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level)
     asyncio.run(run(settings, echo=click.echo))
 
 

@@ -59,6 +59,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     connection opened before that failure.
     """
     sa_url = async_url(url)
+    # A database error's text lists the statement's parameters (numbers, bodies carrying
+    # codes), and errors are logged with their tracebacks: keep the parameters out of them.
+    kwargs.setdefault("hide_parameters", True)
     if sa_url.get_backend_name() == "sqlite":
         # aiosqlite logs every statement with its parameters at DEBUG: message bodies, one-time
         # codes and phone numbers would reach the logs of anyone debugging Herald.

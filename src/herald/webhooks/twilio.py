@@ -17,6 +17,7 @@ from typing import Final
 from fastapi import APIRouter, Request, Response
 
 from herald.domain.records import Tenant
+from herald.domain.redaction import mask_number
 from herald.webhooks.deps import WebhookDeps
 from herald.webhooks.forms import Form, Rejected, read_form
 from herald.webhooks.inbound import TWIML_TYPE, handle_inbound
@@ -96,7 +97,7 @@ def _owner(tenants: list[Tenant], form: Form) -> Tenant:
         "inbound %s to %s: tenants %s share the Twilio account and none claims the number; "
         "stored for %s",
         form.get("MessageSid"),
-        to,
+        mask_number(to),
         ", ".join(tenant.name for tenant in tenants),
         tenants[0].name,
     )
