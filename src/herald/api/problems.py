@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from herald.domain.problems import ProblemCode, ProblemError, problem_for
+from herald.domain.redaction import redact
 from herald.errors import HeraldError
 from herald.storage.availability import database_unavailable
 
@@ -96,12 +97,17 @@ def problem_response(
     )
 
 
+def _logged(request: Request) -> str:
+    """The request's path as logs show it: numbers masked (`/v1/opt-outs/+31•••5678`)."""
+    return redact(request.url.path)
+
+
 async def _herald_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HeraldError)
     problem = problem_for(exc)
     if problem.status >= _SERVER_ERROR:
         # The document hides the cause (it may name hosts or SQL); the log keeps it.
-        logger.error("%s %s failed: %s", request.method, request.url.path, exc.detail)
+        logger.error("%s %s failed: %s", request.method, _logged(request), redact(exc.detail))
     return problem_response(problem, request)
 
 
@@ -174,7 +180,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     logger.warning(
         "%s %s: the database is not available (%s: %s)",
         request.method,
-        request.url.path,
+        _logged(request),
         type(exc).__name__,
         str(exc).splitlines()[0] if str(exc) else "",
     )
@@ -186,7 +192,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    logger.error("%s %s failed", request.method, _logged(request), exc_info=exc)
     return problem_response(
         ProblemError(ProblemCode.INTERNAL_ERROR, "Herald could not complete the request."),
         request,
