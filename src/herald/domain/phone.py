@@ -163,8 +163,12 @@ def normalise_region(region: str) -> str:
     return code
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str, region: str | None = None) -> PhoneNumber:
     """The valid phone number written in `text`, whatever its punctuation.
+
+    Answers are remembered (a `PhoneNumber` is immutable): a gateway parses the same senders
+    and recipients again and again.
 
     `region` is where the number was written (ISO 3166 alpha-2): it supplies the country code
     and the international prefix when `text` has no `+`. Without a region, a leading `00` is

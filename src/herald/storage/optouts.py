@@ -9,9 +9,9 @@ channel says whether they are SMS or WhatsApp.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from herald.domain.events import opt_out_changed_data
@@ -34,7 +34,7 @@ class OptOutRepository:
     async def get(self, tenant_id: str, channel: Channel, address: str) -> OptOut | None:
         """The recorded state for `address`, or None if it never opted out or in."""
         async with self._engine.connect() as connection:
-            row = (await connection.execute(_select_one(tenant_id, channel, address))).first()
+            row = await _select_one(connection, tenant_id, channel, address)
         return None if row is None else _opt_out(row)
 
     async def is_opted_out(self, tenant_id: str, channel: Channel, address: str) -> bool:
@@ -64,9 +64,7 @@ class OptOutRepository:
             "updated_at": now,
         }
         async with write_transaction(self._engine) as connection:
-            before = (
-                await connection.execute(_select_one(tenant_id, channel, address).with_for_update())
-            ).first()
+            before = await _select_one(connection, tenant_id, channel, address, for_update=True)
             await connection.execute(
                 upsert(connection, opt_outs, values, key=["tenant_id", "channel", "address"])
             )
@@ -154,12 +152,28 @@ class OptOutRepository:
             return [_opt_out(row) for row in await connection.execute(query)]
 
 
-def _select_one(tenant_id: str, channel: Channel, address: str) -> Any:
-    return select(opt_outs).where(
-        opt_outs.c.tenant_id == tenant_id,
-        opt_outs.c.channel == channel.value,
-        opt_outs.c.address == address,
-    )
+# Every send asks this: built once, so that only its parameters change.
+_SELECT_ONE: Final = select(opt_outs).where(
+    opt_outs.c.tenant_id == bindparam("tenant_id"),
+    opt_outs.c.channel == bindparam("channel"),
+    opt_outs.c.address == bindparam("address"),
+)
+
+
+_SELECT_ONE_FOR_UPDATE: Final = _SELECT_ONE.with_for_update()
+
+
+async def _select_one(
+    connection: AsyncConnection,
+    tenant_id: str,
+    channel: Channel,
+    address: str,
+    *,
+    for_update: bool = False,
+) -> Row[Any] | None:
+    parameters = {"tenant_id": tenant_id, "channel": channel.value, "address": address}
+    query = _SELECT_ONE_FOR_UPDATE if for_update else _SELECT_ONE
+    return (await connection.execute(query, parameters)).first()
 
 
 async def _record_change(
