@@ -132,3 +132,15 @@ async def test_method_not_allowed_lists_every_method(
     document = assert_problem(response, 405, "method_not_allowed")
     assert response.headers["Allow"] == allowed
     assert allowed in document["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "unknown"),
+    [("/v1/messages?stauts=failed", "stauts"), ("/v1/events?limit=5&typ=x", "typ")],
+)
+async def test_unknown_query_parameters_are_refused(alice: Caller, path: str, unknown: str) -> None:
+    """A misspelt filter must not silently list everything, as unknown body fields are refused."""
+    response = await alice.http.get(path)
+    document = assert_problem(response, 422, "invalid_request")
+    assert document["field"] == unknown
+    assert "spelling" in document["detail"]

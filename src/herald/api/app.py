@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from herald import __version__
 from herald.api import (
@@ -23,7 +23,7 @@ from herald.api import (
     verifications,
 )
 from herald.api.deps import ApiDeps
-from herald.api.input_guard import InputGuard
+from herald.api.input_guard import InputGuard, known_query_only
 from herald.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from herald.api.problems import install_problem_handlers
 
@@ -48,6 +48,7 @@ def create_api(
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        dependencies=[Depends(known_query_only)],
     )
     app.state.herald = deps
     install_problem_handlers(app)

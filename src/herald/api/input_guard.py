@@ -11,6 +11,10 @@ It checks the path, every query parameter and, for a JSON body (or a body withou
 content type, which FastAPI reads as JSON), every string, object key and number in it. It runs
 inside `BodySizeLimit`, so the body it parses is at most 64 KiB. A body that is not valid JSON
 is passed on unchanged: the route's own validation reports it.
+
+`known_query_only`, a dependency of every route, refuses a `/v1` query parameter the route does
+not take, as unknown body fields are refused: `?stauts=failed` must not silently list every
+message.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import math
 from typing import Final
 from urllib.parse import parse_qsl
 
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from herald.api.limits import replay, send_problem
@@ -151,3 +157,27 @@ def _text_fault(text: str) -> str | None:
 
 def _field(path: tuple[str, ...]) -> str:
     return ".".join(path) or "body"
+
+
+def known_query_only(request: Request) -> None:
+    """Refuse a `/v1` query parameter that the route does not declare (`invalid_request`)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if not request.query_params or dependant is None or not request.url.path.startswith("/v1/"):
+        return
+    unknown = sorted(set(request.query_params) - _query_names(dependant))
+    if unknown:
+        message = "is not a parameter of this request (check its spelling)"
+        raise ProblemError(
+            ProblemCode.INVALID_REQUEST,
+            f"The request is not valid: {unknown[0]}: {message}.",
+            field=unknown[0],
+            errors=[{"field": name, "message": message} for name in unknown],
+        )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
