@@ -97,3 +97,9 @@ def test_every_setting_is_documented() -> None:
     docs = (Path(__file__).parents[1] / "docs" / "settings.md").read_text(encoding="utf-8")
     for variable, _, _ in Settings.from_env({}).describe():
         assert f"| `{variable}` |" in docs, f"{variable} is missing from docs/settings.md"
+
+
+def test_database_pool_size_must_be_positive() -> None:
+    """A pool of no connections could serve nothing: refused with the variable's name."""
+    with pytest.raises(ConfigurationError, match="HERALD_DATABASE_POOL_SIZE must be at least 1"):
+        Settings.from_env({"HERALD_DATABASE_POOL_SIZE": "0"})

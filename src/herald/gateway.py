@@ -166,7 +166,7 @@ class Gateway:
         """Build everything; `StorageError` if the schema is not current, nothing left open."""
         settings = self.settings
         box = SecretBox(settings.secret_key)
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         try:
             await check_schema_current(engine)
         except BaseException:

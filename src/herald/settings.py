@@ -79,6 +79,11 @@ class Settings:
     trusted_proxies: tuple[str, ...] = _setting(
         (), "Comma-separated proxy addresses whose X-Forwarded-* headers are trusted."
     )
+    database_pool_size: int = _setting(
+        16,
+        "PostgreSQL connections each Herald process keeps at most; keep the sum over all "
+        "processes under the server's max_connections (SQLite ignores it).",
+    )
     worker_lease_seconds: float = _setting(
         30.0, "How long a worker holds a claimed message before another may take it over."
     )
@@ -131,6 +136,18 @@ class Settings:
                 "Set both HERALD_TWILIO_ACCOUNT_SID and HERALD_TWILIO_AUTH_TOKEN, or neither "
                 "(sandbox mode)."
             )
+        self._check_limits()
+        if self.admin_key and len(self.admin_key) < _MIN_ADMIN_KEY_LENGTH:
+            raise ConfigurationError(
+                f"HERALD_ADMIN_KEY must be at least {_MIN_ADMIN_KEY_LENGTH} characters; generate "
+                "one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'."
+            )
+        if self.log_level not in {"debug", "info", "warning", "error"}:
+            raise ConfigurationError("HERALD_LOG_LEVEL must be one of debug, info, warning, error.")
+
+    def _check_limits(self) -> None:
+        if self.database_pool_size < 1:
+            raise ConfigurationError("HERALD_DATABASE_POOL_SIZE must be at least 1.")
         if self.idempotency_hours < 24:  # noqa: PLR2004 - the promise made in the API docs
             raise ConfigurationError("HERALD_IDEMPOTENCY_HOURS must be at least 24.")
         if self.reconcile_after_seconds < 0 or self.reconcile_batch_size < 1:
@@ -138,15 +155,8 @@ class Settings:
                 "HERALD_RECONCILE_AFTER_SECONDS must be 0 (off) or more, and "
                 "HERALD_RECONCILE_BATCH_SIZE at least 1."
             )
-        if self.admin_key and len(self.admin_key) < _MIN_ADMIN_KEY_LENGTH:
-            raise ConfigurationError(
-                f"HERALD_ADMIN_KEY must be at least {_MIN_ADMIN_KEY_LENGTH} characters; generate "
-                "one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'."
-            )
         if self.http_read_timeout_seconds <= 0:
             raise ConfigurationError("HERALD_HTTP_READ_TIMEOUT_SECONDS must be more than 0.")
-        if self.log_level not in {"debug", "info", "warning", "error"}:
-            raise ConfigurationError("HERALD_LOG_LEVEL must be one of debug, info, warning, error.")
 
     @property
     def sandbox(self) -> bool:

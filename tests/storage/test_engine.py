@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis.asyncio
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
 
 from herald.errors import ConfigurationError, StorageError
 from herald.storage.engine import async_url, create_engine, ping
@@ -74,3 +74,17 @@ async def test_redis_round_trip(redis_url: str) -> None:
         assert await client.get("herald:probe") == b"1"
     finally:
         await client.aclose()
+
+
+@pytest.mark.postgres
+async def test_postgresql_engine_keeps_the_pool_size_asked_for(postgres_url: str) -> None:
+    """`pool_size` bounds the connections kept, and reads run without a transaction."""
+    engine = create_engine(postgres_url, pool_size=3)
+    try:
+        assert engine.pool.size() == 3  # type: ignore[attr-defined]
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT 1")) == 1
+            raw = await connection.get_raw_connection()
+            assert not raw.driver_connection.is_in_transaction()  # type: ignore[union-attr]
+    finally:
+        await engine.dispose()

@@ -45,14 +45,18 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername=_DRIVERS[backend])
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+DEFAULT_POOL_SIZE = 16
+
+
+def create_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) -> AsyncEngine:
     """An `AsyncEngine` for `url`, configured for Herald's access patterns.
 
     SQLite runs in WAL mode with a busy timeout, so that the API and the worker in one process
     can read while one writes; its parent directory is created when missing.
 
-    A connection from `engine.connect()` runs each statement on its own (autocommit): a read of
-    one statement costs one round trip, with no `BEGIN` before it and no `ROLLBACK` after.
+    `pool_size` bounds the PostgreSQL connections the engine keeps open (SQLite has its own
+    pool). A connection from `engine.connect()` runs each statement on its own (autocommit): a
+    read of one statement costs one round trip, with no `BEGIN` before it and no `ROLLBACK`.
     Transactions are asked for by `herald.storage.dialect.write_transaction` and
     `snapshot_read`. PostgreSQL connections are not pinged before use: a connection the server
     dropped (a restart) fails its statement, and SQLAlchemy then replaces every pooled
@@ -72,8 +76,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_size", 16)
     kwargs.setdefault("isolation_level", "AUTOCOMMIT")
+    kwargs["pool_size"] = pool_size
     return create_async_engine(sa_url, **kwargs)
 
 
