@@ -28,7 +28,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from herald.api.problems import UNAVAILABLE_RETRY_AFTER, install_problem_handlers
+from herald.gateway import Servers
 from herald.storage.engine import create_engine
+from tests.gateway.gateway_helpers import free_port
 from tests.reliability.load import Load, answers_per_second
 from tests.reliability.servers import PrivatePostgres, private_postgres
 from tests.scaleout.cluster import SOAK, Cluster, body, soak_size, wait_for
@@ -207,7 +209,7 @@ def _failing_app(error: Exception) -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
 
-    @app.get("/fail")
+    @app.api_route("/fail", methods=["GET", "POST"])
     async def fail() -> None:
         raise error
 
@@ -265,3 +267,28 @@ async def test_a_fault_of_herald_stays_an_internal_error(error: Exception) -> No
     assert response.json()["code"] == "internal_error"
     assert "Retry-After" not in response.headers
     assert "messages" not in response.text
+
+
+async def test_a_500_leaves_the_keep_alive_connection_usable() -> None:
+    """A client's next request on the connection that carried a 500 is answered too."""
+
+    class Bug(Exception):
+        pass
+
+    servers = Servers()
+    port = free_port()
+    await servers.start(_failing_app(Bug("a fault of Herald's")), host="127.0.0.1", port=port)
+    answers: list[int | str] = []
+    try:
+        connector = aiohttp.TCPConnector(limit=1)  # every request on the one connection
+        async with aiohttp.ClientSession(connector=connector) as http:
+            for _ in range(6):
+                try:
+                    # POST: aiohttp never retries it on a connection the server closed.
+                    async with http.post(f"http://127.0.0.1:{port}/fail") as response:
+                        answers.append(response.status)
+                except aiohttp.ClientError as exc:
+                    answers.append(type(exc).__name__)
+    finally:
+        await servers.stop()
+    assert answers == [500] * 6

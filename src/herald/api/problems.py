@@ -12,6 +12,9 @@
 - Starlette's HTTP errors (an unknown path, a method the path does not take): `not_found`,
   `method_not_allowed` with the `Allow` header, and so on;
 - anything else: `internal_error`, logged with its traceback, which never reaches the caller.
+  A middleware answers it (rather than Starlette's outermost one, which re-raises to the server
+  after answering, so that uvicorn closed the connection and the client's next request on it
+  failed unanswered).
 
 Every `503` carries `Retry-After` (`UNAVAILABLE_RETRY_AFTER` seconds unless the problem names
 its own `retry_after`): the client retries with the same Idempotency-Key.
@@ -30,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from herald.domain.problems import ProblemCode, ProblemError, problem_for
 from herald.domain.redaction import redact
@@ -199,8 +203,36 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+class _AnswerUnexpected:
+    """Answers an exception no handler took with the `internal_error` document, and keeps the
+    connection open; one raised after the response started still goes to the server."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started:
+                raise
+            response = await _unexpected(Request(scope), exc)
+            await response(scope, receive, send)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Make every error `app` raises a problem document."""
+    app.add_middleware(_AnswerUnexpected)
     app.add_exception_handler(HeraldError, _herald_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
