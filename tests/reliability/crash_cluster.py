@@ -31,6 +31,8 @@ from herald.storage.engine import create_engine
 from tests.gateway.gateway_helpers import free_port
 from tests.scaleout.cluster import Cluster, body, recipient, wait_until_up
 
+API_STARTUP_SECONDS = 120.0
+"""On a busy machine importing Herald alone can take longer than the cluster's 30 s."""
 MAX_RETRY_AFTER = 5.0
 """Seconds a retried POST waits at most, whatever Retry-After says."""
 FINAL_STATUSES = tuple(sorted(status.value for status in Status if status.is_final))
@@ -58,7 +60,7 @@ class CallbackCluster(Cluster):
     async def start_callback_api(self) -> str:
         """`herald serve --no-worker` on the port every process knows as the public URL."""
         self._spawn("api", ["serve", "--no-worker", "--port", str(self.api_port)], self._env())
-        await wait_until_up(f"{self.api_url}/healthz")
+        await wait_until_up(f"{self.api_url}/healthz", within=API_STARTUP_SECONDS)
         return self.api_url
 
     async def post_burst(self, count: int, *, concurrency: int) -> int:

@@ -28,8 +28,9 @@ from tests.scaleout.cluster import body, soak_size, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
-MESSAGES = soak_size(600, 20_000)
-KILLS = soak_size(4, 10)
+MESSAGES = int(os.environ.get("HERALD_KILL_BURST_MESSAGES") or soak_size(600, 20_000))
+KILLS = int(os.environ.get("HERALD_KILL_BURST_KILLS") or soak_size(4, 10))
+"""Sizes: quick, `HERALD_SOAK=1`, or chosen (`HERALD_KILL_BURST_MESSAGES`, `..._KILLS`)."""
 # A killed worker's claims come back when their lease runs out; small batches keep a live
 # worker's lease from running out on a busy machine before it has sent what it claimed.
 LEASE_SECONDS = 10.0
