@@ -105,14 +105,19 @@ async def sending_resumed_after(cluster: Cluster, started: datetime) -> float:
     return (first - started).total_seconds()
 
 
-async def restart_under_load(postgres: PrivatePostgres, load: Load, probe: Probe) -> Outages:
-    """Stop and start PostgreSQL once per mode in `STOP_MODES` while `load` runs."""
+async def restart_under_load(
+    postgres: PrivatePostgres, cluster: Cluster, load: Load, probe: Probe
+) -> Outages:
+    """Stop and start PostgreSQL once per mode in `STOP_MODES` while `load` runs, each time
+    once the API accepted `WARM_UP` more messages and the worker sent some of them."""
     outages = Outages()
     for mode in STOP_MODES:
         floor = load.count("202")
+        sent = await cluster.sent_count()
 
-        async def warmed(floor: int = floor) -> bool:
-            return load.count("202") >= floor + WARM_UP
+        async def warmed(floor: int = floor, sent: int = sent) -> bool:
+            # The worker must be up (it exits if the database is away when it starts).
+            return load.count("202") >= floor + WARM_UP and await cluster.sent_count() > sent
 
         await wait_for(warmed, within=120, every=0.1)
         down = time.monotonic()
@@ -149,7 +154,7 @@ async def test_api_answers_503_and_nothing_is_lost_while_postgres_restarts(
     probe = Probe(api)
     load.start()
     try:
-        outages = await restart_under_load(postgres, load, probe)
+        outages = await restart_under_load(postgres, cluster, load, probe)
     finally:
         await load.stop()
     ended = time.monotonic() - load.started
