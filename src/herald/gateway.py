@@ -37,6 +37,7 @@ from starlette.types import ASGIApp
 from herald.admin import router as admin_router
 from herald.api import ApiDeps, create_api
 from herald.api.deps import Clock, utc_now
+from herald.http_server import protocol_with
 from herald.settings import Settings
 from herald.storage.crypto import SecretBox
 from herald.storage.engine import create_engine
@@ -86,10 +87,21 @@ class Servers:
         lifespan: Literal["on", "off"] = "off",
         log_level: str = "warning",
         name: str = "server",
+        header_timeout: float | None = None,
     ) -> Server:
-        """Serve `app` on `host:port` (or on `sockets`) and return once it accepts connections."""
+        """Serve `app` on `host:port` (or on `sockets`) and return once it accepts connections.
+
+        With `header_timeout`, a connection whose request headers take longer is closed
+        (`herald.http_server`); uvicorn's own keep-alive timeout (5 s) closes idle ones.
+        """
         config = uvicorn.Config(
-            app, host=host, port=port, lifespan=lifespan, log_level=log_level, access_log=False
+            app,
+            host=host,
+            port=port,
+            lifespan=lifespan,
+            log_level=log_level,
+            access_log=False,
+            http="auto" if header_timeout is None else protocol_with(header_timeout),
         )
         server = Server(config)
         task = asyncio.create_task(
@@ -243,6 +255,7 @@ class Gateway:
                     sockets=sockets,
                     log_level=self.settings.log_level,
                     name="gateway",
+                    header_timeout=self.settings.http_read_timeout_seconds,
                 )
             except BaseException:
                 await self.close()
