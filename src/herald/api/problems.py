@@ -55,8 +55,12 @@ _BY_HTTP_STATUS: Final = {
 _SERVER_ERROR: Final = 500
 _METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _UNAVAILABLE: Final = 503
-UNAVAILABLE_RETRY_AFTER: Final = 5
-"""Seconds a `503` asks the client to wait before retrying (a database restart takes a few)."""
+UNAVAILABLE_RETRY_AFTER: Final = 2
+"""Seconds a `503` asks the client to wait before retrying (a database restart takes a few).
+
+Shorter than uvicorn's keep-alive timeout (5 s): a client that waits exactly this long reuses
+its connection before the server closes it, rather than racing the close and meeting a reset.
+"""
 
 
 class ProblemDocument(BaseModel):
