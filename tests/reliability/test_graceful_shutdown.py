@@ -37,7 +37,7 @@ from tests.scaleout.cluster import (
 
 pytestmark = pytest.mark.slow
 
-MESSAGES = soak_size(200, 2_000)
+MESSAGES = soak_size(120, 2_000)
 STOPS = soak_size(1, 3)
 """Workers stopped one after another before the last one finishes the burst."""
 LEASE_SECONDS = 4.0
@@ -165,7 +165,7 @@ async def test_sigterm_to_the_api_answers_every_request_in_flight(cluster: Clust
     load.start()
 
     async def busy() -> bool:
-        return load.count("202") >= soak_size(40, 400)
+        return load.count("202") >= soak_size(20, 400)
 
     await wait_for(busy, within=120, every=0.05)
     signalled = time.monotonic() - load.started
@@ -201,7 +201,7 @@ async def test_sigterm_to_serve_with_its_worker_on_sqlite(sqlite_cluster: Cluste
     load.start()
 
     async def midway() -> bool:
-        return load.count("202") >= soak_size(60, 600) and await cluster.sent_count() > 0
+        return load.count("202") >= soak_size(30, 600) and await cluster.sent_count() > 0
 
     await wait_for(midway, within=120, every=0.05)
     signalled = time.monotonic() - load.started

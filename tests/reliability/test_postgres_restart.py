@@ -38,7 +38,7 @@ from tests.scaleout.cluster import SOAK, Cluster, body, soak_size, wait_for
 OUTAGE_SECONDS = soak_size(3, 15)
 # Quick: one `pg_ctl stop -m fast`. Soak: also a crash (`-m immediate`) and a second fast one.
 STOP_MODES = ("fast", "immediate", "fast") if SOAK else ("fast",)
-WARM_UP = soak_size(20, 200)
+WARM_UP = soak_size(15, 200)
 """Messages accepted before the first stop, and again after each start."""
 
 

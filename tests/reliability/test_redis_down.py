@@ -46,8 +46,8 @@ from tests.scaleout.cluster import (
 SENDERS = 10
 RATE = 1.0  # a US long code's; the emulator also moves each sender's queue at 1/s
 LOAD = soak_size(4, 8)  # messages/s: under the 10/s the senders allow
-OUTAGE_SECONDS = soak_size(4, 30)
-WARM_UP = soak_size(12, 300)
+OUTAGE_SECONDS = soak_size(3, 30)
+WARM_UP = soak_size(8, 300)
 VERIFICATIONS = 3
 
 
