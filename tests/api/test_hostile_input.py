@@ -122,6 +122,7 @@ async def test_send_at_that_overflows_utc_is_invalid_send_at(alice: Caller, send
         ("/v1/opt-outs/%2B31612345678", "GET, PUT, DELETE"),
         ("/v1/verifications/settings", "GET, PUT"),
         ("/v1/webhook-endpoints", "GET, POST"),
+        ("/v1/messages/preview", "POST"),
     ],
 )
 async def test_method_not_allowed_lists_every_method(

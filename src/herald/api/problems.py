@@ -168,7 +168,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method some route takes at this path (Starlette's 405 names one route's only)."""
+    """Every method some route takes at this path (Starlette's 405 names one route's only).
+
+    A path the API reference names as it is (`/v1/messages/preview`) takes the methods listed
+    there, as OpenAPI matches concrete paths before templated ones (`/v1/messages/{id}`).
+    """
+    concrete = request.app.openapi().get("paths", {}).get(request.url.path)
+    if concrete:
+        return ", ".join(method for method in _METHODS if method.lower() in concrete)
     routes = request.app.router.routes
     allowed = [
         method
