@@ -46,6 +46,9 @@ from herald.settings import Settings
 DEFAULT_LEVEL: Final = logging.getLevelNamesMapping()[Settings.from_env({}).log_level.upper()]
 """The level Herald logs at when `HERALD_LOG_LEVEL` is not set."""
 
+CLIENT_LOGGERS: Final = ("twilio.http_client",)
+"""Loggers of clients only the tests use (the official twilio library, driving the emulator
+as a Twilio customer would): not Herald's logs, so held to WARNING like httpx."""
 OUTSIDE_TESTS: Final = "<session>"
 _MIN_KNOWN_SECRET: Final = 8  # shorter values are test placeholders that match by chance
 _REPORTED: Final = 50
@@ -228,8 +231,11 @@ class LogScanPlugin:
         root.setLevel(min(root.level, DEFAULT_LEVEL) or DEFAULT_LEVEL)
         root.addHandler(self.handler)
         # ... and as `herald serve` configures them (herald.cli.logs), libraries included.
-        self._library_levels = {name: logging.getLogger(name).level for name in logs.QUIETED}
+        quieted = [*logs.QUIETED, *CLIENT_LOGGERS]
+        self._library_levels = {name: logging.getLogger(name).level for name in quieted}
         logs.quiet_libraries()
+        for name in CLIENT_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
         self._restore = list(_watch_sources(self.scanner))
         os.environ.setdefault(
             "HERALD_SCALEOUT_LOG_LEVEL", logging.getLevelName(DEFAULT_LEVEL).lower()
