@@ -50,6 +50,11 @@ CHAOS: Final = {
 }
 
 
+SERVICE_UNAVAILABLE: Final = 503
+MAX_POST_ATTEMPTS: Final = 20
+MAX_RETRY_AFTER: Final = 5.0
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Ending:
     """How a message ends in Herald: its status and Twilio's error code."""
@@ -145,24 +150,40 @@ class ChaosCluster(Cluster):
             self._env(HERALD_RECONCILE_AFTER_SECONDS=str(reconcile_after)),
         )
 
-    async def post_chaos(self, apis: Sequence[str], count: int, *, concurrency: int = 16) -> None:
-        """POST `count` messages through the APIs in turn; `AssertionError` unless each is 202."""
+    async def post_chaos(self, apis: Sequence[str], count: int, *, concurrency: int = 16) -> int:
+        """POST `count` messages through the APIs in turn, as a well-behaved client: each with
+        an Idempotency-Key, a 503 retried after its Retry-After. `AssertionError` unless each
+        is accepted with 202 in the end; how many 503s were met."""
         headers = {"Authorization": f"Bearer {self.api_key}"}
+        busy = 0
+
+        async def post_one(http: aiohttp.ClientSession, index: int) -> None:
+            nonlocal busy
+            payload = {
+                "channel": "sms",
+                "to": chaos_recipient(index),
+                "from": self.senders[index % len(self.senders)],
+                "body": chaos_body(index),
+            }
+            key = {"Idempotency-Key": f"chaos-{index}"}
+            for attempt in range(MAX_POST_ATTEMPTS):
+                url = f"{apis[(index + attempt) % len(apis)]}/v1/messages"
+                async with http.post(url, json=payload, headers=key) as response:
+                    if response.status != SERVICE_UNAVAILABLE:
+                        assert response.status == 202, await response.text()
+                        return
+                    busy += 1
+                    pause = float(response.headers.get("Retry-After", "1"))
+                await asyncio.sleep(min(pause, MAX_RETRY_AFTER))
+            raise AssertionError(f"message {index}: 503 on {MAX_POST_ATTEMPTS} attempts")
 
         async def post_every(http: aiohttp.ClientSession, start: int) -> None:
             for index in range(start, count, concurrency):
-                payload = {
-                    "channel": "sms",
-                    "to": chaos_recipient(index),
-                    "from": self.senders[index % len(self.senders)],
-                    "body": chaos_body(index),
-                }
-                url = f"{apis[index % len(apis)]}/v1/messages"
-                async with http.post(url, json=payload) as response:
-                    assert response.status == 202, await response.text()
+                await post_one(http, index)
 
         async with aiohttp.ClientSession(headers=headers) as http:
             await asyncio.gather(*(post_every(http, start) for start in range(concurrency)))
+        return busy
 
     async def stored(self) -> list[Stored]:
         """Every message Herald recorded, with the index its body carries."""

@@ -72,7 +72,7 @@ async def test_every_message_ends_as_without_chaos_and_is_sent_once(
     await cluster.set_chaos(CHAOS)
 
     started = time.monotonic()
-    await cluster.post_chaos([public_api, second_api], MESSAGES, concurrency=8)
+    busy = await cluster.post_chaos([public_api, second_api], MESSAGES, concurrency=8)
     posted = time.monotonic()
 
     async def settled() -> bool:
@@ -122,6 +122,7 @@ async def test_every_message_ends_as_without_chaos_and_is_sent_once(
     print(  # noqa: T201 - the figures docs/reliability.md quotes
         f"chaos scenario: {MESSAGES} messages, endings {dict(endings)}; posted in "
         f"{posted - started:.1f} s ({MESSAGES / (posted - started):.0f}/s), all final after "
-        f"{done - started:.1f} s ({done - posted:.1f} s after the last was accepted); "
+        f"{done - started:.1f} s ({done - posted:.1f} s after the last was accepted); {busy} "
+        f"POSTs answered 503 and retried; "
         f"faults {faults}; applied reports by source {dict(sources)}"
     )
