@@ -27,6 +27,7 @@ from tests.reliability.chaos_cluster import (
     expected,
     index_of,
 )
+from tests.reliability.servers import private_postgres
 from tests.scaleout.cluster import soak_size, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -38,13 +39,21 @@ SETTLE_SECONDS: Final = soak_size(150, 1_500)
 
 
 @pytest.fixture
-def chaos_cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[ChaosCluster]:
-    """A cluster on a fresh PostgreSQL database and the test Redis; killed after."""
-    running = ChaosCluster(postgres_url, tmp_path, redis_url=redis_url)
-    try:
-        yield running
-    finally:
-        running.close()
+def chaos_cluster(redis_url: str, tmp_path: Path) -> Iterator[ChaosCluster]:
+    """A cluster on a private PostgreSQL server and the test Redis; killed after.
+
+    Four Herald processes hold up to about 80 connections at the peak (26 per process at
+    most), more than a shared server's default 100 leaves free beside other sessions; the
+    private server allows 200.
+    """
+    with private_postgres() as server:
+        running = ChaosCluster(
+            server.create_database("herald_chaos"), tmp_path, redis_url=redis_url
+        )
+        try:
+            yield running
+        finally:
+            running.close()
 
 
 def _mismatches(stored: list[Stored]) -> dict[int, tuple[Ending, Ending]]:
