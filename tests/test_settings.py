@@ -103,3 +103,10 @@ def test_database_pool_size_must_be_positive() -> None:
     """A pool of no connections could serve nothing: refused with the variable's name."""
     with pytest.raises(ConfigurationError, match="HERALD_DATABASE_POOL_SIZE must be at least 1"):
         Settings.from_env({"HERALD_DATABASE_POOL_SIZE": "0"})
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1"])
+def test_http_read_timeout_must_be_positive(seconds: str) -> None:
+    """A read timeout of zero would cut every request off."""
+    with pytest.raises(ConfigurationError, match="HERALD_HTTP_READ_TIMEOUT_SECONDS"):
+        Settings.from_env({"HERALD_HTTP_READ_TIMEOUT_SECONDS": seconds})
