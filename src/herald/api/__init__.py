@@ -4,7 +4,8 @@
     deps.py           ApiDeps: settings, repositories and clock shared by the routes
     auth.py           Bearer API key -> tenant (401 otherwise)
     problems.py       every error as an RFC 9457 problem document
-    limits.py         the request body cap (413)
+    limits.py         the request body cap (413) and read timeout (408)
+    input_guard.py    NUL, lone surrogates, non-finite numbers, unknown query parameters (422)
     messages.py       POST/GET /v1/messages, POST /v1/messages/preview (+ message_views.py)
     optouts.py        GET/PUT/DELETE /v1/opt-outs/{address}
     endpoints.py      POST/GET/DELETE /v1/webhook-endpoints
