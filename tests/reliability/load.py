@@ -58,6 +58,7 @@ class Load:
         clients: int = 8,
         retry: bool = True,
         interval: float = 0.0,
+        first: int = 0,
     ) -> None:
         self.cluster = cluster
         self.apis = list(apis)
@@ -67,7 +68,7 @@ class Load:
         """Seconds each client leaves between the starts of its posts (0: none)."""
         self.answers: list[Answer] = []
         self.started = time.monotonic()
-        self._next = 0
+        self._next = first
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 

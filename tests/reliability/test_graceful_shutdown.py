@@ -1,10 +1,10 @@
 """Fault: SIGTERM to Herald's processes in the middle of a burst.
 
-- `herald worker` (PostgreSQL): Twilio answers slowly (emulator latency), so sends are in
-  flight when the signal comes. The worker exits 0 within `STOP_SECONDS`, leaves no message
-  leased, and a new worker delivers the rest: every message exactly once.
-- `herald serve --no-worker` (PostgreSQL): every request sent before the signal is answered
-  (202), none is reset, the process exits 0, and every message answered 202 is stored.
+- `herald worker` and `herald serve --no-worker` (PostgreSQL): Twilio answers slowly (emulator
+  latency), so sends are in flight when a worker's signal comes, and clients post through the
+  API. The worker exits 0 within `STOP_SECONDS` and leaves no message leased; then the API is
+  stopped: every request sent before its signal is answered (202), none is reset, it exits 0.
+  A new worker delivers every message exactly once, and nothing the API did not answer 202.
 - `herald serve` with its in-process worker (SQLite, one process): both at once; a new
   `herald serve` on the same file delivers the rest exactly once.
 """
@@ -117,29 +117,55 @@ async def exactly_once(cluster: Cluster, expected: set[str]) -> None:
 
 
 @pytest.mark.postgres
-async def test_sigterm_to_workers_mid_burst_leaves_nothing_claimed(cluster: Cluster) -> None:
-    """Each stopped worker exits 0 holding nothing; the next one delivers the rest once."""
+async def test_sigterm_mid_burst_to_workers_and_the_api(cluster: Cluster) -> None:
+    """Each stopped worker exits 0 holding nothing; the API answers every request sent before
+    its SIGTERM and exits 0; a new worker delivers every message once."""
     await cluster.start_emulator()
     await cluster.prepare(senders=1, rate=5_000)
     await cluster.accept(MESSAGES)
     await cluster.set_chaos(LATENCY)
+    api, api_process = await serve(cluster, worker=False)
+    # Posted through the API from the first worker's signal on, numbered after the burst.
+    load = Load(cluster, [api], clients=4, retry=False, first=MESSAGES)
     stops: list[tuple[int, float, int]] = []
-    for stop in range(STOPS):
-        worker = cluster.start_worker(lease_seconds=LEASE_SECONDS, batch_size=20)
+    try:
+        for stop in range(STOPS):
+            worker = cluster.start_worker(lease_seconds=LEASE_SECONDS, batch_size=20)
 
-        async def midway(stop: int = stop) -> bool:
-            return await cluster.sent_count() >= MESSAGES * (stop + 1) // (STOPS + 2)
+            async def midway(stop: int = stop) -> bool:
+                return await cluster.sent_count() >= MESSAGES * (stop + 1) // (STOPS + 2)
 
-        await wait_for(midway, within=120, every=0.05)
-        code, seconds = await asyncio.to_thread(terminate, worker)
-        held = await leased(cluster.database_url)
-        stops.append((code, seconds, await cluster.sent_count()))
-        assert code == 0, cluster.logs()
-        assert held == 0, f"{held} messages still leased after the worker stopped"
+            await wait_for(midway, within=120, every=0.05)
+            if stop == 0:
+                load.start()
+            code, seconds = await asyncio.to_thread(terminate, worker)
+            held = await leased(cluster.database_url)
+            stops.append((code, seconds, await cluster.sent_count()))
+            assert code == 0, cluster.logs()
+            assert held == 0, f"{held} messages still leased after the worker stopped"
+
+        async def busy() -> bool:
+            return load.count("202") >= soak_size(20, 400)
+
+        await wait_for(busy, within=120, every=0.05)
+        signalled = time.monotonic() - load.started
+        api_code, api_seconds = await asyncio.to_thread(terminate, api_process)
+    finally:
+        await load.stop()
+    before = [a for a in load.answers if a.started < signalled]
+    after = [a for a in load.answers if a.started >= signalled]
+    assert api_code == 0, cluster.logs()
+    assert before
+    assert Counter(a.kind for a in before) == Counter({"202": len(before)})
+    # Sent after the signal: answered, or refused at connect, never a 5xx.
+    assert {a.kind for a in after} <= {"202", "ClientConnectorError"}, Counter(
+        a.kind for a in after
+    )
+    expected = {body(i) for i in range(MESSAGES)} | {body(i) for i in load.accepted()}
     worker = cluster.start_worker(lease_seconds=LEASE_SECONDS, batch_size=20)
 
     async def all_sent() -> bool:
-        return await cluster.sent_count() == MESSAGES
+        return await cluster.sent_count() == len(expected)
 
     try:
         await wait_for(all_sent, within=240)
@@ -147,44 +173,14 @@ async def test_sigterm_to_workers_mid_burst_leaves_nothing_claimed(cluster: Clus
         pytest.fail(f"not all sent: {await cluster.statuses()}\n{cluster.logs()}")
     assert terminate(worker)[0] == 0
     assert await leased(cluster.database_url) == 0
-    await exactly_once(cluster, {body(i) for i in range(MESSAGES)})
+    # Nothing stored that the API did not answer 202, nothing answered 202 lost.
+    await exactly_once(cluster, expected)
     print(  # noqa: T201
-        f"worker SIGTERM: {MESSAGES} messages, Twilio latency 0.2-1.0 s, stops (exit code, "
-        f"seconds to exit, sent so far) {[(c, round(s, 2), n) for c, s, n in stops]}; "
-        f"0 left leased; delivered {MESSAGES}, lost 0, duplicated 0"
-    )
-
-
-@pytest.mark.postgres
-async def test_sigterm_to_the_api_answers_every_request_in_flight(cluster: Cluster) -> None:
-    """Requests sent before SIGTERM are all answered 202; the API exits 0; all are stored."""
-    await cluster.start_emulator()
-    await cluster.prepare(senders=1, rate=5_000)
-    api, process = await serve(cluster, worker=False)
-    load = Load(cluster, [api], clients=8, retry=False)
-    load.start()
-
-    async def busy() -> bool:
-        return load.count("202") >= soak_size(20, 400)
-
-    await wait_for(busy, within=120, every=0.05)
-    signalled = time.monotonic() - load.started
-    code, seconds = await asyncio.to_thread(terminate, process)
-    await load.stop()
-    before = [a for a in load.answers if a.started < signalled]
-    after = [a for a in load.answers if a.started >= signalled]
-    assert code == 0, cluster.logs()
-    assert Counter(a.kind for a in before) == Counter({"202": len(before)})
-    # Sent after the signal: answered, or refused at connect, never a 5xx.
-    assert {a.kind for a in after} <= {"202", "ClientConnectorError"}, Counter(
-        a.kind for a in after
-    )
-    stored = len(load.accepted())
-    assert await cluster.statuses() == Counter({"accepted": stored})
-    print(  # noqa: T201
-        f"serve SIGTERM: {len(before)} requests sent before the signal, all 202; after it "
-        f"{dict(Counter(a.kind for a in after))}; exit {code} in {seconds:.2f} s; "
-        f"{stored} stored"
+        f"worker SIGTERM: {MESSAGES} messages in the outbox, Twilio latency 0.2-1.0 s, stops "
+        f"(exit code, seconds to exit, sent so far) {[(c, round(s, 2), n) for c, s, n in stops]}"
+        f"; 0 left leased. serve SIGTERM: {len(before)} requests sent before the signal, all "
+        f"202; after it {dict(Counter(a.kind for a in after))}; exit {api_code} in "
+        f"{api_seconds:.2f} s. Delivered {len(expected)}, lost 0, duplicated 0"
     )
 
 
