@@ -17,6 +17,9 @@ import hypothesis
 import pytest
 import redis
 
+# No secret or full phone number in any log line of the whole run (see tests/log_scan.py).
+pytest_plugins = ("tests.log_scan",)
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # Properties are about answers, not speed: a busy 2-core machine must not turn a slow example
