@@ -66,7 +66,7 @@ PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
 
 # Lines a Herald process starts a record with: its own format, or uvicorn's.
 _RECORD_START: Final = re.compile(
-    r"^(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)[: ]"
+    r"^(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )?(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)[: ]"
 )
 
 P = ParamSpec("P")
@@ -145,11 +145,15 @@ class Scanner:
 
     def scan_log_file(self, path: Path) -> None:
         """Scan the records of a subprocess's output; what it printed before logging is not."""
-        in_record = False
+        scanning = False
         for line in path.read_text(errors="replace").splitlines():
-            in_record = in_record or bool(_RECORD_START.match(line))
-            if in_record:
-                self.scan(line, f"{path.name}")
+            start = _RECORD_START.match(line)
+            if start:
+                # A record below the default level (the caller chose debug) is not judged,
+                # nor are the lines that continue it.
+                scanning = logging.getLevelNamesMapping()[start["level"]] >= DEFAULT_LEVEL
+            if scanning:
+                self.scan(line, path.name)
 
     def report(self) -> str:
         """The leaks, the first few in full."""

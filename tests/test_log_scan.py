@@ -114,6 +114,7 @@ def test_a_run_that_logs_a_leak_fails_and_names_the_test_and_line(tmp_path: Path
         def test_subprocess_log(tmp_path: Path):
             (tmp_path / "worker-1.log").write_text(
                 "banner +16282000009 printed before logging starts\\n"
+                "2026-11-27 17:00:00,000 DEBUG herald.worker: to +16282000004\\n"
                 "2026-11-27 17:00:00,000 WARNING herald.worker: to +16282000002\\n"
             )
         """,
@@ -128,3 +129,4 @@ def test_a_run_that_logs_a_leak_fails_and_names_the_test_and_line(tmp_path: Path
     assert "test_subject.py::test_code\n    [herald.verification] one-time code" in result.stdout
     assert "[worker-1.log] phone number" in result.stdout
     assert "+16282000009" not in result.stdout
+    assert "+16282000004" not in result.stdout
