@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -291,3 +292,37 @@ def test_a_negative_interval_is_refused() -> None:
         Settings.from_env({"HERALD_RECONCILE_AFTER_SECONDS": "-1"})
     with pytest.raises(ConfigurationError, match="HERALD_RECONCILE_BATCH_SIZE"):
         Settings.from_env({"HERALD_RECONCILE_BATCH_SIZE": "0"})
+
+
+class HangingTwilio(FlakyLookupTwilio):
+    """A Twilio whose message fetches never answer; `asked` is set by the first."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.asked = asyncio.Event()
+
+    async def fetch_message(self, sid: str) -> ProviderMessage:
+        """Wait forever."""
+        del sid
+        self.asked.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_stopping_does_not_wait_for_a_hanging_twilio(
+    deps: WorkerDeps, tenant: Tenant, clock: ManualClock
+) -> None:
+    """A round stuck on Twilio is cancelled at stop; its message is checked an interval later."""
+    message = await _handed_over(deps, tenant, clock)
+    twilio = HangingTwilio(clock=clock.now)
+    hanging = dataclasses.replace(deps, providers=OneProvider(twilio))
+    clock.advance(AFTER)
+    stop = asyncio.Event()
+    running = asyncio.create_task(_reconciler(hanging).run(stop))
+    await asyncio.wait_for(twilio.asked.wait(), timeout=5)
+    stop.set()
+    await asyncio.wait_for(running, timeout=5)
+    assert (await _stored(deps, message)).status is Status.QUEUED
+    assert (await deps.reconciliations.check_times(message.id))[1] == clock.now() + timedelta(
+        seconds=AFTER
+    )

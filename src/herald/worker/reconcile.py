@@ -28,6 +28,7 @@ only in warnings, never phone numbers or bodies).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from datetime import datetime, timedelta
@@ -78,15 +79,34 @@ class Reconciler:
         return self._after > timedelta(0)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run a round every `poll_seconds` until `stop` is set; a failing round is logged."""
+        """Run a round every `poll_seconds` until `stop` is set; a failing round is logged.
+
+        A round still running when `stop` is set is cancelled rather than awaited (a slow
+        Twilio must not hold up shutdown): its messages were claimed with their next check an
+        interval ahead, and a report being applied is one transaction, so nothing is left
+        half-done; they are checked again an interval later.
+        """
         if not self.enabled:
             return
         pause = poll_seconds(self._after.total_seconds())
         while not stop.is_set():
+            current = asyncio.create_task(self.run_once())
+            stopping = asyncio.create_task(stop.wait())
             try:
-                await self.run_once()
-            except Exception:
-                logger.exception("worker %s: reconciliation round failed", self._deps.worker_id)
+                await asyncio.wait({current, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+            if not current.done():
+                current.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await current
+                return
+            if current.exception() is not None:
+                logger.error(
+                    "worker %s: reconciliation round failed",
+                    self._deps.worker_id,
+                    exc_info=current.exception(),
+                )
             await wait_or_stop(stop, pause)
 
     async def run_once(self) -> RoundCounts:
