@@ -94,6 +94,9 @@ class Reconciler:
             stopping = asyncio.create_task(stop.wait())
             try:
                 await asyncio.wait({current, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                current.cancel()
+                raise
             finally:
                 stopping.cancel()
             if not current.done():
@@ -125,7 +128,12 @@ class Reconciler:
 
         async def check(message: MessageRecord) -> None:
             async with gate:
-                await self._check(message, counts)
+                try:
+                    await self._check(message, counts)
+                except Exception:
+                    # The database failed under it: the message is checked an interval later.
+                    logger.exception("reconciling %s failed", message.id)
+                    counts.errors += 1
 
         await asyncio.gather(*(check(message) for message in claimed))
         logger.info(
