@@ -326,3 +326,35 @@ async def test_stopping_does_not_wait_for_a_hanging_twilio(
     assert (await deps.reconciliations.check_times(message.id))[1] == clock.now() + timedelta(
         seconds=AFTER
     )
+
+
+class BrokenTwilio(FlakyLookupTwilio):
+    """A Twilio client that fails with an unexpected error for one SID."""
+
+    broken_sid = ""
+
+    async def fetch_message(self, sid: str) -> ProviderMessage:
+        """Fail for `broken_sid`, answer for the others."""
+        if sid == self.broken_sid:
+            raise RuntimeError("unexpected")
+        return await super().fetch_message(sid)
+
+
+async def test_an_unexpected_failure_spoils_only_its_own_check(
+    deps: WorkerDeps, tenant: Tenant, clock: ManualClock
+) -> None:
+    """One check failing in an unforeseen way is counted as an error; the others go on."""
+    twilio = BrokenTwilio(clock=clock.now)
+    deps = dataclasses.replace(deps, providers=OneProvider(twilio))
+    first = await _handed_over(deps, tenant, clock)
+    clock.advance(1)
+    second = await _handed_over(deps, tenant, clock)
+    assert first.provider_sid is not None
+    assert second.provider_sid is not None
+    twilio.broken_sid = first.provider_sid
+    twilio.set_status(second.provider_sid, "delivered")
+    clock.advance(AFTER)
+    counts = await _reconciler(deps).run_once()
+    assert (counts.claimed, counts.errors, counts.advanced) == (2, 1, 1)
+    assert (await _stored(deps, first)).status is Status.QUEUED
+    assert (await _stored(deps, second)).status is Status.DELIVERED
