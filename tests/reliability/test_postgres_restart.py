@@ -29,7 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from herald.api.problems import UNAVAILABLE_RETRY_AFTER, install_problem_handlers
 from herald.gateway import Servers
-from herald.storage.engine import create_engine
+from herald.storage.engine import CONNECT_TIMEOUT, create_engine
 from tests.gateway.gateway_helpers import free_port
 from tests.reliability.load import Load, answers_per_second
 from tests.reliability.servers import PrivatePostgres, private_postgres
@@ -304,3 +304,39 @@ async def test_a_500_leaves_the_keep_alive_connection_usable() -> None:
     finally:
         await servers.stop()
     assert answers == [500] * 6
+
+
+@pytest.mark.slow
+async def test_a_database_that_never_answers_is_a_503_not_a_hang() -> None:
+    """A host that takes the connection and says nothing (a partition): the API answers 503
+    after the connect time-out instead of leaving the client waiting a minute or more."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(-1)  # takes the startup message, never answers
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    engine = create_engine(f"postgresql://postgres@127.0.0.1:{port}/herald")
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/read")
+    async def read() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://herald.test") as http,
+            # A hang detector, not a speed check: asyncpg's own default would take 60 s.
+            asyncio.timeout(CONNECT_TIMEOUT * 3),
+        ):
+            response = await http.get("/read")
+    finally:
+        await engine.dispose()
+        server.close()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(UNAVAILABLE_RETRY_AFTER)
+    assert response.json()["code"] == "service_unavailable"

@@ -27,6 +27,9 @@ WRITE_OPTION = "herald_write"
 # snapshot (`herald.storage.dialect.snapshot_read` sets it). Without it or `WRITE_OPTION` a
 # connection runs each statement on its own (autocommit).
 SNAPSHOT_OPTION = "herald_snapshot"
+CONNECT_TIMEOUT = 10.0
+"""Seconds to open a PostgreSQL connection (asyncpg's own default is 60): a database host that
+does not answer at all costs a request this long, answered `503`, not a minute."""
 
 
 def async_url(url: str) -> URL:
@@ -78,6 +81,7 @@ def create_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any
         return engine
     kwargs.setdefault("isolation_level", "AUTOCOMMIT")
     kwargs["pool_size"] = pool_size
+    kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT, **kwargs.get("connect_args", {})}
     return create_async_engine(sa_url, **kwargs)
 
 
