@@ -311,9 +311,11 @@ async def test_a_database_that_never_answers_is_a_503_not_a_hang() -> None:
     """A host that takes the connection and says nothing (a partition): the API answers 503
     after the connect time-out instead of leaving the client waiting a minute or more."""
 
+    writers: list[asyncio.StreamWriter] = []
+
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
         await reader.read(-1)  # takes the startup message, never answers
-        writer.close()
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -337,6 +339,10 @@ async def test_a_database_that_never_answers_is_a_503_not_a_hang() -> None:
     finally:
         await engine.dispose()
         server.close()
+        for writer in writers:
+            writer.close()
+            await writer.wait_closed()
+        await server.wait_closed()
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(UNAVAILABLE_RETRY_AFTER)
     assert response.json()["code"] == "service_unavailable"
