@@ -89,15 +89,14 @@ class Leak:
 class Scanner:
     """Known secrets and codes, and what the scanned lines leaked."""
 
-    def __init__(self) -> None:
+    def __init__(self, journal: Path | None = None) -> None:
+        """`journal`: a file each leak is appended to as it is found (to watch a long run)."""
         self.test = OUTSIDE_TESTS
         self.lines = 0
         self.leaks: list[Leak] = []
         self.secrets: set[str] = set()
         self.codes: set[str] = set()  # generated during the current test
-        # Leaks appended as they are found, for a long run watched while it runs.
-        journal = os.environ.get("HERALD_LOG_SCAN_JOURNAL", "")
-        self.journal = Path(journal) if journal else None
+        self.journal = journal
 
     def start_test(self, nodeid: str) -> None:
         """Attribute what follows to the test `nodeid`; forget the previous test's codes."""
@@ -221,7 +220,8 @@ class LogScanPlugin:
     """The pytest side: install the handler, follow the tests, read subprocess logs, judge."""
 
     def __init__(self) -> None:
-        self.scanner = Scanner()
+        journal = os.environ.get("HERALD_LOG_SCAN_JOURNAL", "")
+        self.scanner = Scanner(Path(journal) if journal else None)
         self.handler = ScanHandler(self.scanner)
         self._restore: list[tuple[Any, str, Any]] = []
         self._root_level = logging.NOTSET
