@@ -6,20 +6,26 @@ Every wait polls with a deadline (`eventually`); nothing sleeps for a fixed time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import httpx
 
 from herald.api.deps import utc_now
 from herald.domain.records import TwilioCredentials as StoredCredentials
+from herald.gateway import Gateway
+from herald.sandbox import Sandbox
 from herald.settings import Settings
 from herald.storage.apikeys import ApiKeyRepository
 from herald.storage.crypto import SecretBox
 from herald.storage.engine import create_engine
 from herald.storage.tenants import TenantRepository
+from tests.gateway.gateway_helpers import free_port
 
 T = TypeVar("T")
 
@@ -151,3 +157,71 @@ async def create_tenant(herald: RunningHerald, name: str) -> str:
     finally:
         await engine.dispose()
     return created.key
+
+
+@contextlib.asynccontextmanager
+async def start_herald(
+    database_url: str,
+    home: Path,
+    *,
+    worker_poll_seconds: float,
+    delivery_step_seconds: float,
+    sandbox_number_rate: float,
+    **settings: Any,
+) -> AsyncIterator[RunningHerald]:
+    """Start Herald in sandbox as `herald serve` does (`settings` override its defaults) with an
+    emulator that does not pace senders; stop the gateway, then the emulator."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    configured = Settings(
+        home=home,
+        database_url=database_url,
+        port=sock.getsockname()[1],
+        # The emulator is started by the sandbox on a port, not a socket: the port is free now
+        # and taken again at once, the way `herald serve --emulator-port` takes it.
+        emulator_port=free_port(),
+        worker_poll_seconds=worker_poll_seconds,
+        log_level="warning",
+        **settings,
+    )
+    sandbox = Sandbox(configured)
+    sandbox.emulator_config = dataclasses.replace(
+        sandbox.emulator_config,
+        delivery_step_seconds=delivery_step_seconds,
+        throughput_enabled=False,
+    )
+    try:
+        info = await sandbox.start()
+        gateway = Gateway(
+            dataclasses.replace(
+                sandbox.settings, sender_rates=f"{info.phone_number}={sandbox_number_rate:g}"
+            )
+        )
+        await gateway.start(sockets=[sock])
+        try:
+            async with (
+                httpx.AsyncClient(
+                    base_url=gateway.url,
+                    headers={"Authorization": f"Bearer {info.api_key}"},
+                    trust_env=False,
+                ) as api,
+                httpx.AsyncClient(base_url=info.emulator_url, trust_env=False) as emulator,
+            ):
+                yield RunningHerald(
+                    api_url=gateway.url,
+                    api_key=info.api_key,
+                    emulator_url=info.emulator_url,
+                    account_sid=info.account_sid,
+                    auth_token=sandbox.emulator_config.auth_token,
+                    sandbox_number=info.phone_number,
+                    messaging_service_sid=info.messaging_service_sid,
+                    settings=gateway.settings,
+                    api=api,
+                    emulator=emulator,
+                )
+        finally:
+            await gateway.stop()
+    finally:
+        await sandbox.stop()
+        sock.close()

@@ -3,21 +3,14 @@ dropped (emulator chaos `callback_drop: 1`), and messages still reach the status
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Final
 
-import httpx
 import pytest
 
-from herald.gateway import Gateway
-from herald.sandbox import Sandbox
-from herald.settings import Settings
-from tests.e2e.helpers import RunningHerald, eventually, get_message, send
-from tests.gateway.gateway_helpers import free_port
+from tests.e2e.helpers import RunningHerald, eventually, get_message, send, start_herald
 
 RECONCILE_AFTER: Final = 1.0
 # Recipients in the emulator's block whose messages end as their last two digits say
@@ -30,62 +23,18 @@ EXPECTED: Final = {
 }
 
 
-def _listening_socket() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    return sock
-
-
 @pytest.fixture
 async def herald(database_url: str, tmp_path: Path) -> AsyncIterator[RunningHerald]:
     """Herald in sandbox with its worker reconciling after one second, and its emulator."""
-    sock = _listening_socket()
-    settings = Settings(
-        home=tmp_path / "herald",
-        database_url=database_url,
-        port=sock.getsockname()[1],
-        emulator_port=free_port(),
+    async with start_herald(
+        database_url,
+        tmp_path / "herald",
         worker_poll_seconds=0.02,
+        delivery_step_seconds=0.005,
+        sandbox_number_rate=100,
         reconcile_after_seconds=RECONCILE_AFTER,
-        log_level="warning",
-    )
-    sandbox = Sandbox(settings)
-    sandbox.emulator_config = dataclasses.replace(
-        sandbox.emulator_config, delivery_step_seconds=0.005, throughput_enabled=False
-    )
-    try:
-        info = await sandbox.start()
-        gateway = Gateway(
-            dataclasses.replace(sandbox.settings, sender_rates=f"{info.phone_number}=100")
-        )
-        await gateway.start(sockets=[sock])
-        try:
-            async with (
-                httpx.AsyncClient(
-                    base_url=gateway.url,
-                    headers={"Authorization": f"Bearer {info.api_key}"},
-                    trust_env=False,
-                ) as api,
-                httpx.AsyncClient(base_url=info.emulator_url, trust_env=False) as emulator,
-            ):
-                yield RunningHerald(
-                    api_url=gateway.url,
-                    api_key=info.api_key,
-                    emulator_url=info.emulator_url,
-                    account_sid=info.account_sid,
-                    auth_token=sandbox.emulator_config.auth_token,
-                    sandbox_number=info.phone_number,
-                    messaging_service_sid=info.messaging_service_sid,
-                    settings=gateway.settings,
-                    api=api,
-                    emulator=emulator,
-                )
-        finally:
-            await gateway.stop()
-    finally:
-        await sandbox.stop()
-        sock.close()
+    ) as running:
+        yield running
 
 
 async def _emulator_status(herald: RunningHerald, sid: str) -> str:
