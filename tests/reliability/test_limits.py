@@ -123,6 +123,28 @@ async def closed_by_server(reader: asyncio.StreamReader) -> bool:
     return True
 
 
+async def trickle(
+    writer: asyncio.StreamWriter,
+    byte: bytes,
+    every: float,
+    until: asyncio.Task[Any],
+    *,
+    at_most: int | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Send `byte` every `every` seconds until `until` is done, `stop` is set or `at_most` were
+    sent; a connection the server closed ends it too."""
+    sent = 0
+    with contextlib.suppress(OSError):
+        while not until.done() and not (stop is not None and stop.is_set()):
+            if at_most is not None and sent >= at_most:
+                return
+            writer.write(byte)
+            await writer.drain()
+            sent += 1
+            await asyncio.sleep(every)
+
+
 async def normal_request(herald: ServedHerald, index: int) -> tuple[int, float]:
     """A well-behaved client sending a message; its status and how long it took."""
     body = json.dumps({"to": f"+1628{2_000_000 + index:07d}", "body": "Normal client"}).encode()
@@ -240,13 +262,7 @@ async def test_trickled_body_is_answered_request_timeout(herald: ServedHerald) -
             )
         )
         answer_task = asyncio.create_task(read_answer(reader))
-        with contextlib.suppress(OSError):
-            for _ in range(200):
-                if answer_task.done():
-                    break
-                writer.write(b" ")
-                await writer.drain()
-                await asyncio.sleep(0.5)
+        await trickle(writer, b" ", 0.5, answer_task, at_most=200)
         document = assert_problem(await answer_task, 408, "request_timeout")
     assert document["timeout_seconds"] == READ_TIMEOUT
 
@@ -260,13 +276,7 @@ async def test_headers_that_never_finish_get_the_connection_closed(
         closing = asyncio.create_task(closed_by_server(reader))
         if manner == "trickled":
             writer.write(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-            with contextlib.suppress(OSError):
-                for _ in range(int(ANSWER_SECONDS * 2)):
-                    if closing.done():
-                        break
-                    writer.write(b"a")
-                    await writer.drain()
-                    await asyncio.sleep(0.5)
+            await trickle(writer, b"a", 0.5, closing, at_most=int(ANSWER_SECONDS * 2))
         assert await closing
 
 
@@ -276,11 +286,7 @@ async def _slow_header_client(herald: ServedHerald, index: int, stop: asyncio.Ev
     try:
         writer.write(f"GET /v1/messages?n={index} HTTP/1.1\r\nHost: x\r\nX-Slow: ".encode())
         closing = asyncio.create_task(closed_by_server(reader))
-        with contextlib.suppress(OSError):
-            while not closing.done() and not stop.is_set():
-                writer.write(b"a")
-                await writer.drain()
-                await asyncio.sleep(0.3)
+        await trickle(writer, b"a", 0.3, closing, stop=stop)
         return await closing
     finally:
         writer.close()
@@ -301,11 +307,7 @@ async def _slow_body_client(herald: ServedHerald) -> int:
             )
         )
         answer_task = asyncio.create_task(read_answer(reader))
-        with contextlib.suppress(OSError):
-            while not answer_task.done():
-                writer.write(b" ")
-                await writer.drain()
-                await asyncio.sleep(0.3)
+        await trickle(writer, b" ", 0.3, answer_task)
         status, _, _ = await answer_task
     return status
 
