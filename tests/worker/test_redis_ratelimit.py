@@ -14,6 +14,7 @@ from herald.domain.ratelimit import default_burst, gcra
 from herald.domain.senders import classify_sender
 from herald.settings import Settings
 from herald.worker.redis_ratelimit import GCRA_STEP_SCRIPT, RedisRateLimiter
+from tests.reliability.servers import private_redis
 
 pytestmark = pytest.mark.redis
 
@@ -114,6 +115,30 @@ async def test_unreachable_redis_falls_back_and_warns_once(
     assert limiter.degraded is not None
     assert "unreachable" in limiter.degraded
     assert len([r for r in caplog.records if "unreachable" in r.getMessage()]) == 1
+
+
+async def test_the_heartbeats_probe_notices_redis_answering_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A degraded limiter says once that Redis is back, without anything to send."""
+    with private_redis() as server:
+        server.stop()
+        limiter = RedisRateLimiter.from_settings(Settings(redis_url=server.url), clock=Clock())
+        try:
+            with caplog.at_level(logging.WARNING, logger="herald.worker.ratelimit"):
+                await limiter.acquire(LONG_CODE, 1, key="m0")
+                await limiter.probe()  # still down: stays degraded
+                while_down = limiter.degraded
+                server.start()
+                await limiter.probe()
+                await limiter.probe()
+        finally:
+            await limiter.close()
+    assert while_down is not None
+    assert limiter.degraded is None
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("unreachable" in m for m in messages) == 1
+    assert sum("Redis answers again" in m for m in messages) == 1
 
 
 @settings(

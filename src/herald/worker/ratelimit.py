@@ -44,6 +44,10 @@ class RateLimiter(Protocol):
         """
         ...
 
+    async def probe(self) -> None:
+        """Check that the limiter's shared state answers again after a fault (heartbeat)."""
+        ...
+
 
 @dataclasses.dataclass(slots=True)
 class _Reservation:
@@ -111,6 +115,9 @@ class InProcessRateLimiter:
             slot += at_slot.retry_after
         self._reservations[key] = _Reservation(sender.value, slot)
         return slot - now
+
+    async def probe(self) -> None:
+        """Nothing to check: this process's memory does not go away."""
 
     def _prune(self, now: float) -> None:
         self._calls += 1

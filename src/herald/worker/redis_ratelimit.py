@@ -174,15 +174,29 @@ class RedisRateLimiter:
             )
         except (RedisError, OSError) as exc:
             return await self._degrade(exc, sender, cost, key)
-        if self.degraded is not None:
-            logger.warning("Redis answers again: per-sender rate limits are global again")
-            self.degraded = None
-            self._warned = False
+        self._recovered()
         return max(0.0, float(cast("bytes", answer)))
+
+    async def probe(self) -> None:
+        """While degraded, ask Redis whether it answers again, so that recovery is noticed (and
+        logged) by a worker that has nothing to send; the worker's heartbeat calls this."""
+        if self.degraded is None:
+            return
+        try:
+            await self._client.ping()
+        except (RedisError, OSError):
+            return
+        self._recovered()
 
     async def close(self) -> None:
         """Close the Redis connections."""
         await self._client.aclose()
+
+    def _recovered(self) -> None:
+        if self.degraded is not None:
+            logger.warning("Redis answers again: per-sender rate limits are global again")
+            self.degraded = None
+            self._warned = False
 
     async def _degrade(self, exc: Exception, sender: Sender, cost: float, key: str) -> float:
         self.degraded = f"Redis is unreachable ({exc}); rate limits hold per worker only"

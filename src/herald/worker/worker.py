@@ -58,7 +58,8 @@ class Worker:
         logger.info("worker %s stopped", self._deps.worker_id)
 
     async def beat(self) -> None:
-        """Record that this worker is alive now."""
+        """Record that this worker is alive now (and notice Redis answering again)."""
+        await self._deps.limiter.probe()
         await self._deps.heartbeats.beat(self._deps.worker_id, now=self._deps.now())
 
     async def housekeeping(self) -> dict[str, int]:
