@@ -96,6 +96,12 @@ class IdempotencyConflict(Conflict):
         self.message_id = message_id
 
 
+class RecipientOptedOut(Conflict):
+    """The recipient opted out of the channel, found as the message was being committed."""
+
+    code = "recipient_opted_out"
+
+
 class ConfigurationError(HeraldError):
     """A setting that is missing, malformed or contradictory."""
 

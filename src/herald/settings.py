@@ -84,6 +84,11 @@ class Settings:
         "PostgreSQL connections each Herald process keeps at most; keep the sum over all "
         "processes under the server's max_connections (SQLite ignores it).",
     )
+    api_key_cache_seconds: float = _setting(
+        2.0,
+        "How long an API process trusts an API key it found live before looking it up again; "
+        "a key revoked elsewhere stops working within this time (0: look up every request).",
+    )
     worker_lease_seconds: float = _setting(
         30.0, "How long a worker holds a claimed message before another may take it over."
     )
@@ -155,6 +160,8 @@ class Settings:
                 "HERALD_RECONCILE_AFTER_SECONDS must be 0 (off) or more, and "
                 "HERALD_RECONCILE_BATCH_SIZE at least 1."
             )
+        if self.api_key_cache_seconds < 0:
+            raise ConfigurationError("HERALD_API_KEY_CACHE_SECONDS must be 0 (off) or more.")
         if self.http_read_timeout_seconds <= 0:
             raise ConfigurationError("HERALD_HTTP_READ_TIMEOUT_SECONDS must be more than 0.")
 

@@ -8,13 +8,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from herald.domain.records import Tenant
-from herald.errors import IdempotencyConflict
+from herald.domain.phone import Channel
+from herald.domain.records import OptOutSource, Tenant
+from herald.errors import IdempotencyConflict, RecipientOptedOut
 from herald.storage.crypto import SecretBox
 from herald.storage.deliveries import EventDeliveries
 from herald.storage.endpoints import WebhookEndpointRepository
 from herald.storage.events import MESSAGE_STATUS_CHANGED, EventRepository
 from herald.storage.messages import MessageRepository
+from herald.storage.optouts import OptOutRepository
 from herald.storage.schema import message_status_history, messages
 from herald.storage.tenants import TenantRepository
 from tests.storage.storage_helpers import NOW, sms
@@ -117,3 +119,42 @@ async def test_accepts_fail_cleanly_when_the_database_is_gone(
     )
     assert len(results) == size
     assert all(isinstance(each, Exception) for each in results)
+
+
+async def test_opted_out_recipients_are_refused_in_the_committing_transaction(
+    engine: AsyncEngine, tenant: Tenant, box: SecretBox
+) -> None:
+    """Accepts asking for the opt-out check, at once: the opted-out ones raise and store
+    nothing, the others are stored; another tenant's or channel's opt-out does not count."""
+    other = await TenantRepository(engine, box).create("other", now=NOW)
+    opt_outs = OptOutRepository(engine)
+    for owner, channel, number in [
+        (tenant, Channel.SMS, "+31612345601"),
+        (other, Channel.SMS, "+31612345602"),
+        (tenant, Channel.WHATSAPP, "+31612345603"),
+    ]:
+        await opt_outs.set(
+            owner.id, channel, number, opted_out=True, source=OptOutSource.API, now=NOW
+        )
+    repository = MessageRepository(engine)
+    numbers = [f"+316123456{n:02d}" for n in range(1, 7)]
+    answers = await asyncio.gather(
+        *(
+            repository.accept(tenant.id, sms(to=number), now=NOW, opt_out_address=number)
+            for number in numbers
+        ),
+        return_exceptions=True,
+    )
+    refused = [
+        n for n, answer in zip(numbers, answers, strict=True) if isinstance(answer, Exception)
+    ]
+    assert refused == ["+31612345601"]
+    assert all(
+        isinstance(answer, RecipientOptedOut) for answer in answers if isinstance(answer, Exception)
+    )
+    async with engine.connect() as connection:
+        stored = set((await connection.execute(select(messages.c.to_address))).scalars())
+    assert stored == set(numbers) - {"+31612345601"}
+    # Without the check (the caller read the opt-out itself), the message is stored.
+    alone = await repository.accept(tenant.id, sms(to="+31612345601"), now=NOW)
+    assert alone.created

@@ -83,3 +83,56 @@ async def test_list_shows_only_the_tenants_keys_without_secrets(
     listed = await repository.list(tenant.id)
     assert listed == [first.api_key, second.api_key]
     assert all(first.key not in repr(each) for each in listed)
+
+
+class Clock:
+    """Monotonic seconds that a test moves by hand."""
+
+    def __init__(self) -> None:
+        self.value = 100.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+async def test_a_live_key_is_remembered_for_the_cache_time(
+    engine: AsyncEngine, tenant: Tenant
+) -> None:
+    """With a cache, a key revoked by another process still works until its memory expires;
+    revoked through the same repository, it stops at once."""
+    clock = Clock()
+    serving = ApiKeyRepository(engine, cache_seconds=2.0, clock=clock)
+    elsewhere = ApiKeyRepository(engine)
+    first = await elsewhere.create(tenant.id, now=NOW)
+    second = await elsewhere.create(tenant.id, now=NOW)
+    assert await serving.authenticate(first.key) == tenant
+    assert await serving.authenticate(second.key) == tenant
+    await elsewhere.revoke(tenant.id, first.api_key.id, now=later(1))
+    clock.value += 1.9
+    assert await serving.authenticate(first.key) == tenant  # remembered
+    clock.value += 0.2
+    assert await serving.authenticate(first.key) is None  # looked up again: revoked
+    await serving.revoke(tenant.id, second.api_key.id, now=later(2))
+    assert await serving.authenticate(second.key) is None  # forgotten on revocation
+
+
+async def test_unknown_keys_are_never_remembered(engine: AsyncEngine, tenant: Tenant) -> None:
+    """A key is remembered only once found live: one created after a miss works at once."""
+    clock = Clock()
+    serving = ApiKeyRepository(engine, cache_seconds=60.0, clock=clock)
+    created = await ApiKeyRepository(engine).create(tenant.id, now=NOW)
+    await ApiKeyRepository(engine).revoke(tenant.id, created.api_key.id, now=NOW)
+    assert await serving.authenticate(created.key) is None
+    fresh = await ApiKeyRepository(engine).create(tenant.id, now=NOW)
+    assert await serving.authenticate(fresh.key) == tenant
+
+
+async def test_without_a_cache_every_request_is_looked_up(
+    engine: AsyncEngine, tenant: Tenant
+) -> None:
+    """`cache_seconds=0` (the default outside the API): a revocation counts at once."""
+    serving = ApiKeyRepository(engine)
+    created = await ApiKeyRepository(engine).create(tenant.id, now=NOW)
+    assert await serving.authenticate(created.key) == tenant
+    await ApiKeyRepository(engine).revoke(tenant.id, created.api_key.id, now=NOW)
+    assert await serving.authenticate(created.key) is None

@@ -28,14 +28,6 @@ async def test_concurrent_duplicates_count_once(engine: AsyncEngine) -> None:
     assert sorted(answers) == [False, False, False, True]
 
 
-async def test_forgotten_receipt_is_new_again(engine: AsyncEngine) -> None:
-    """A receipt forgotten after a failed processing lets Twilio's retry through."""
-    receipts = WebhookReceipts(engine)
-    await receipts.first_time("tok", received_at=NOW)
-    await receipts.forget("tok")
-    assert await receipts.first_time("tok", received_at=later(1))
-
-
 async def test_old_receipts_expire(engine: AsyncEngine) -> None:
     """Receipts older than the cut-off are removed; newer ones stay."""
     receipts = WebhookReceipts(engine)

@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from herald.domain.lifecycle import Status
-from herald.domain.records import HistorySource, MessageRecord, Tenant
+from herald.domain.records import HistorySource, MessageRecord, ReportOutcome, Tenant
 from herald.errors import InvalidInput
 from herald.storage.events import MESSAGE_STATUS_CHANGED, EventRepository
 from herald.storage.messages import MessageRepository
 from herald.storage.outbox import Outbox
-from herald.storage.reports import StatusReports
+from herald.storage.receipts import WebhookReceipts
+from herald.storage.reports import SEEN, StatusReport, StatusReports
 from tests.storage.storage_helpers import NOW, later, sms
 
 
@@ -173,3 +174,71 @@ async def test_report_names_exactly_one_message(engine: AsyncEngine) -> None:
         await StatusReports(engine).apply_report(
             reported=Status.SENT, occurred_at=NOW, now=NOW, source=HistorySource.CALLBACK
         )
+
+
+def _callback(status: Status, sid: str, receipt: str, **fields: object) -> StatusReport:
+    return StatusReport(
+        reported=status,
+        occurred_at=later(5),
+        now=later(5),
+        source=HistorySource.CALLBACK,
+        provider_sid=sid,
+        provider_status=status.value,
+        receipt=receipt,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+async def test_reports_arriving_together_are_applied_in_order_once_each(
+    engine: AsyncEngine, tenant: Tenant
+) -> None:
+    """Callbacks submitted at once share a transaction and answer as one by one would: two
+    about one message in order, a repeated receipt seen, an unknown SID's receipt left free."""
+    first = await _sent(engine, tenant, sid="SM1")
+    second = await _sent(engine, tenant, sid="SM2")
+    reports = StatusReports(engine)
+    outcomes = await asyncio.gather(
+        *(
+            reports.apply(report)
+            for report in [
+                _callback(Status.SENT, "SM1", "k1"),
+                _callback(Status.DELIVERED, "SM1", "k2"),
+                _callback(Status.DELIVERED, "SM1", "k2"),
+                _callback(Status.UNDELIVERED, "SM2", "k3", error_code=30003),
+                _callback(Status.DELIVERED, "SM9", "k4"),
+            ]
+        )
+    )
+    sent, delivered, again, undelivered, unknown = outcomes
+    assert isinstance(sent, ReportOutcome)
+    assert isinstance(delivered, ReportOutcome)
+    assert isinstance(undelivered, ReportOutcome)
+    assert (sent.transition.previous, sent.message.status) == (Status.QUEUED, Status.SENT)
+    assert (delivered.transition.previous, delivered.message.status) == (
+        Status.SENT,
+        Status.DELIVERED,
+    )
+    assert again is SEEN
+    assert unknown is None
+    assert (undelivered.message.status, undelivered.message.error_code) == (
+        Status.UNDELIVERED,
+        30003,
+    )
+    assert sent.change.id < delivered.change.id
+    messages = MessageRepository(engine)
+    stored = [await messages.get(tenant.id, each.id) for each in (first, second)]
+    assert [m.status if m else None for m in stored] == [Status.DELIVERED, Status.UNDELIVERED]
+    events = await EventRepository(engine).list_after(tenant.id)
+    changes = [
+        (e.payload["message_id"], e.payload["previous_status"], e.payload["status"])
+        for e in events
+        if e.type == MESSAGE_STATUS_CHANGED and e.payload["previous_status"] is not None
+    ]
+    assert changes[-3:] == [
+        (first.id, "queued", "sent"),
+        (first.id, "sent", "delivered"),
+        (second.id, "queued", "undelivered"),
+    ]
+    receipts = WebhookReceipts(engine)
+    assert not await receipts.first_time("k2", received_at=later(6))
+    assert await receipts.first_time("k4", received_at=later(6))  # a retry would be applied

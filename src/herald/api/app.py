@@ -49,6 +49,8 @@ def create_api(
         redoc_url=None,
         openapi_url="/openapi.json",
         dependencies=[Depends(known_query_only)],
+        # Herald exports no OpenTelemetry; looking for its providers costs every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.herald = deps
     install_problem_handlers(app)

@@ -97,7 +97,7 @@ class ApiDeps:
             settings=settings,
             engine=engine,
             tenants=TenantRepository(engine, box),
-            api_keys=ApiKeyRepository(engine),
+            api_keys=ApiKeyRepository(engine, cache_seconds=settings.api_key_cache_seconds),
             messages=messages,
             opt_outs=opt_outs,
             inbound=inbound,

@@ -159,7 +159,7 @@ def _field(path: tuple[str, ...]) -> str:
     return ".".join(path) or "body"
 
 
-def known_query_only(request: Request) -> None:
+async def known_query_only(request: Request) -> None:
     """Refuse a `/v1` query parameter that the route does not declare (`invalid_request`)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)

@@ -41,6 +41,7 @@ from herald.domain.policy import (
     SendPlan,
     SendRequest,
     TenantDefaults,
+    opted_out_problem,
     parse_send_at,
     plan_send,
     resolve_parties,
@@ -49,7 +50,7 @@ from herald.domain.problems import ProblemCode, ProblemError
 from herald.domain.records import MessageFilter, NewMessage, Tenant
 from herald.domain.senders import SenderKind
 from herald.domain.templates import Template
-from herald.errors import InvalidPhoneNumber
+from herald.errors import InvalidPhoneNumber, RecipientOptedOut
 from herald.storage.messages import MAX_PAGE
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
@@ -106,14 +107,22 @@ async def send_message(
             _mark_replayed(response)
             return accepted_view(replay.message, ())
     now = deps.clock()
-    plan = await _plan(payload, tenant, deps, now)
-    accepted = await deps.messages.accept(
-        tenant.id,
-        _new_message(plan, payload),
-        now=now,
-        idempotency_key=key,
-        fingerprint=fingerprint if key is not None else None,
-    )
+    # An SMS recipient's opt-out is read in the transaction that commits the message (one
+    # round trip fewer); WhatsApp's is read first, so that it is reported before a closed
+    # window, as `plan_send` orders them.
+    read_opt_out = payload.channel is Channel.WHATSAPP
+    plan = await _plan(payload, tenant, deps, now, read_opt_out=read_opt_out)
+    try:
+        accepted = await deps.messages.accept(
+            tenant.id,
+            _new_message(plan, payload),
+            now=now,
+            idempotency_key=key,
+            fingerprint=fingerprint if key is not None else None,
+            opt_out_address=None if read_opt_out else plan.parties.recipient.number.e164,
+        )
+    except RecipientOptedOut:
+        raise opted_out_problem(plan.parties) from None
     if not accepted.created:
         _mark_replayed(response)
         return accepted_view(accepted.message, ())
@@ -209,7 +218,12 @@ def tenant_defaults(tenant: Tenant) -> TenantDefaults:
 
 
 async def _plan(
-    payload: SendMessageRequest, tenant: Tenant, deps: ApiDeps, now: datetime
+    payload: SendMessageRequest,
+    tenant: Tenant,
+    deps: ApiDeps,
+    now: datetime,
+    *,
+    read_opt_out: bool = True,
 ) -> SendPlan:
     request = SendRequest(
         channel=payload.channel,
@@ -228,7 +242,7 @@ async def _plan(
     defaults = tenant_defaults(tenant)
     parties = resolve_parties(request, defaults)
     # Opt-outs are kept per channel under the bare E.164 number (docs/storage.md).
-    opted_out = await deps.opt_outs.is_opted_out(
+    opted_out = read_opt_out and await deps.opt_outs.is_opted_out(
         tenant.id, parties.channel, parties.recipient.number.e164
     )
     last_inbound = None

@@ -53,6 +53,7 @@ __all__ = [
     "SendPlan",
     "SendRequest",
     "TenantDefaults",
+    "opted_out_problem",
     "parse_channel",
     "parse_purpose",
     "parse_send_at",
@@ -126,6 +127,19 @@ def plan_send(request: SendRequest, context: SendContext) -> SendPlan:
     )
 
 
+def opted_out_problem(parties: Parties) -> ProblemError:
+    """The `recipient_opted_out` refusal of a message to `parties.to`."""
+    channel = parties.channel.value
+    return ProblemError(
+        ProblemCode.RECIPIENT_OPTED_OUT,
+        f"{parties.to} has opted out of {channel} messages from you (for example by replying "
+        f"STOP); Herald sends them nothing on {channel}, marketing or transactional, until "
+        "they opt in again.",
+        address=parties.to,
+        channel=channel,
+    )
+
+
 def recheck_before_send(
     parties: Parties,
     *,
@@ -140,15 +154,7 @@ def recheck_before_send(
     outside the window. Raises `recipient_opted_out` or `whatsapp_window_closed`.
     """
     if opted_out:
-        channel = parties.channel.value
-        raise ProblemError(
-            ProblemCode.RECIPIENT_OPTED_OUT,
-            f"{parties.to} has opted out of {channel} messages from you (for example by "
-            f"replying STOP); Herald sends them nothing on {channel}, marketing or "
-            "transactional, until they opt in again.",
-            address=parties.to,
-            channel=channel,
-        )
+        raise opted_out_problem(parties)
     if parties.channel is Channel.WHATSAPP and free_form:
         _check_window(parties.to, whatsapp_last_inbound_at, at)
 

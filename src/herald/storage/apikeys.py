@@ -4,12 +4,21 @@ A key is `hk_` and 32 urlsafe random characters (192 bits). Herald stores its SH
 display prefix. A fast hash is right here: the key is random, so there is nothing to guess
 that a slow hash would protect, and authentication is one indexed lookup by the hash, whose
 timing reveals nothing about the keys that exist.
+
+An API process remembers a key it found live for `cache_seconds` (`HERALD_API_KEY_CACHE_SECONDS`,
+2 s by default), so that a client sending many requests costs one lookup per interval instead
+of one per request. Revoking a key through a repository forgets it there at once; other
+processes stop accepting it when their memory of it expires. Unknown and revoked keys are
+never remembered: each try is looked up.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
@@ -34,6 +43,8 @@ _AUTHENTICATE: Final = (
 _RANDOM_CHARS: Final = 32
 _SHOWN_CHARS: Final = 8  # of the random part, in listings: enough to tell keys apart
 _MAX_LABEL: Final = 200
+DEFAULT_CACHE_SECONDS: Final = 2.0
+_CACHED_KEYS: Final = 1024
 
 
 def hash_key(key: str) -> str:
@@ -49,8 +60,18 @@ def _random_part() -> str:
 class ApiKeyRepository:
     """Creates, checks, lists and revokes a tenant's API keys."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        cache_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._engine = engine
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        # key hash -> (tenant, monotonic time until which it is trusted), least recent first
+        self._live: OrderedDict[str, tuple[Tenant, float]] = OrderedDict()
 
     async def create(self, tenant_id: str, *, label: str = "", now: datetime) -> CreatedApiKey:
         """A new key for the tenant; the full key is in the result and nowhere else."""
@@ -83,9 +104,23 @@ class ApiKeyRepository:
         """The tenant whose live key this is, or None (unknown, revoked or malformed)."""
         if not key.startswith(KEY_PREFIX):
             return None
+        key_hash = hash_key(key)
+        now = self._clock()
+        cached = self._live.get(key_hash)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         async with self._engine.connect() as connection:
-            row = (await connection.execute(_AUTHENTICATE, {"key_hash": hash_key(key)})).first()
-        return None if row is None else tenant_from_row(row)
+            row = (await connection.execute(_AUTHENTICATE, {"key_hash": key_hash})).first()
+        if row is None:
+            self._live.pop(key_hash, None)
+            return None
+        tenant = tenant_from_row(row)
+        if self._cache_seconds > 0:
+            self._live[key_hash] = (tenant, now + self._cache_seconds)
+            self._live.move_to_end(key_hash)
+            if len(self._live) > _CACHED_KEYS:
+                self._live.popitem(last=False)
+        return tenant
 
     async def list(self, tenant_id: str, *, include_revoked: bool = True) -> list[ApiKey]:
         """The tenant's keys, oldest first, without the keys themselves."""
@@ -115,7 +150,10 @@ class ApiKeyRepository:
                     )
                 )
             ).first()
-        return None if row is None else _api_key(row)
+        if row is None:
+            return None
+        self._live.pop(row.key_hash, None)
+        return _api_key(row)
 
 
 def _api_key(row: Row[Any]) -> ApiKey:

@@ -81,6 +81,9 @@ def create_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any
         return engine
     kwargs.setdefault("isolation_level", "AUTOCOMMIT")
     kwargs["pool_size"] = pool_size
+    # No overflow: a connection opened past the pool would be closed again when returned, and
+    # opening one costs far more than waiting for a pooled one.
+    kwargs.setdefault("max_overflow", 0)
     kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT, **kwargs.get("connect_args", {})}
     return create_async_engine(sa_url, **kwargs)
 

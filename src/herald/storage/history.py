@@ -101,7 +101,7 @@ async def emit_accepted(connection: AsyncConnection, records: Sequence[MessageRe
             NewEvent(
                 record.tenant_id,
                 MESSAGE_STATUS_CHANGED,
-                _status_changed_payload(record, None, record.created_at),
+                status_changed_payload(record, None, record.created_at),
                 record.created_at,
             )
             for record in records
@@ -122,14 +122,15 @@ async def emit_status_changed(
         connection,
         tenant_id=message.tenant_id,
         type_=MESSAGE_STATUS_CHANGED,
-        payload=_status_changed_payload(message, previous, occurred_at),
+        payload=status_changed_payload(message, previous, occurred_at),
         now=now,
     )
 
 
-def _status_changed_payload(
+def status_changed_payload(
     message: MessageRecord, previous: Status | None, occurred_at: datetime
 ) -> dict[str, Any]:
+    """The `data` of a `message.status_changed` event for `message` as it is now."""
     payload = message_status_changed_data(
         message_id=message.id,
         channel=message.channel,

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from herald.domain.lifecycle import Status
+from herald.domain.phone import Channel
 from herald.domain.records import (
     Accepted,
     HistorySource,
@@ -29,7 +30,13 @@ from herald.domain.records import (
     Page,
     StatusChange,
 )
-from herald.errors import Conflict, IdempotencyConflict, InvalidInput, StorageError
+from herald.errors import (
+    Conflict,
+    IdempotencyConflict,
+    InvalidInput,
+    RecipientOptedOut,
+    StorageError,
+)
 from herald.storage import ids
 from herald.storage.dialect import in_write_transaction, snapshot_read, write_transaction
 from herald.storage.group_commit import GroupCommit
@@ -42,6 +49,7 @@ from herald.storage.history import (
     message_from_row,
     read_history,
 )
+from herald.storage.optouts import opted_out_among
 from herald.storage.schema import idempotency_keys, messages
 
 MAX_PAGE: Final = 200
@@ -63,8 +71,13 @@ class MessageRepository:
         now: datetime,
         idempotency_key: str | None = None,
         fingerprint: str | None = None,
+        opt_out_address: str | None = None,
     ) -> Accepted:
         """Commit `message` to the outbox, or return the message this key already created.
+
+        With `opt_out_address` (the recipient's E.164 number), the recipient's opt-out of the
+        message's channel is read in the transaction that commits it, and an opted-out
+        recipient raises `RecipientOptedOut` with nothing stored.
 
         With an `idempotency_key`, `fingerprint` (the SHA-256 of the canonical request) must be
         given: the same key with the same fingerprint returns the original message
@@ -78,12 +91,20 @@ class MessageRepository:
             replay = await self._replay(tenant_id, idempotency_key, fingerprint)
             if replay is not None:
                 return replay
-        acceptance = _Acceptance(tenant_id, message, now, idempotency_key, fingerprint)
+        acceptance = _Acceptance(
+            tenant_id, message, now, idempotency_key, fingerprint, opt_out_address
+        )
         if in_write_transaction():
-            return await self._accept_one(acceptance)  # the caller's transaction holds the lock
-        return await self._accepts.submit(acceptance)
+            accepted = await self._accept_one(acceptance)  # the caller's transaction holds the lock
+        else:
+            accepted = await self._accepts.submit(acceptance)
+        if accepted is None:
+            raise RecipientOptedOut(
+                f"{opt_out_address} has opted out of {message.channel.value} messages."
+            )
+        return accepted
 
-    async def _accept_one(self, acceptance: _Acceptance) -> Accepted:
+    async def _accept_one(self, acceptance: _Acceptance) -> Accepted | None:
         tenant_id, key, fingerprint = (
             acceptance.tenant_id,
             acceptance.idempotency_key,
@@ -104,7 +125,7 @@ class MessageRepository:
                     return replay
             raise StorageError(f"Could not store the message: {exc.orig}") from exc
 
-    async def _accept_many(self, batch: Sequence[_Acceptance]) -> list[Accepted]:
+    async def _accept_many(self, batch: Sequence[_Acceptance]) -> list[Accepted | None]:
         # A key used twice, or already used, fails the batch; each is then accepted alone.
         async with write_transaction(self._engine) as connection:
             return await _accept_all(connection, batch)
@@ -296,10 +317,32 @@ class _Acceptance:
     now: datetime
     idempotency_key: str | None
     fingerprint: str | None
+    opt_out_address: str | None
+
+    def opt_out_key(self) -> tuple[str, Channel, str] | None:
+        """What to look up in the opt-outs, if the caller asked."""
+        if self.opt_out_address is None:
+            return None
+        return (self.tenant_id, self.message.channel, self.opt_out_address)
 
 
-async def _accept_all(connection: AsyncConnection, batch: Sequence[_Acceptance]) -> list[Accepted]:
-    """Insert the messages, their keys, first history entries and events: a statement each."""
+async def _accept_all(
+    connection: AsyncConnection, batch: Sequence[_Acceptance]
+) -> list[Accepted | None]:
+    """Insert the messages, their keys, first history entries and events: a statement each.
+
+    None in place of an acceptance whose recipient has opted out (nothing stored for it)."""
+    checks = [each.opt_out_key() for each in batch]
+    opted_out = await opted_out_among(connection, [key for key in checks if key is not None])
+    wanted = [
+        each for each, key in zip(batch, checks, strict=True) if key is None or key not in opted_out
+    ]
+    stored = await _insert_all(connection, wanted) if wanted else []
+    found = dict(zip((id(each) for each in wanted), stored, strict=True))
+    return [found.get(id(each)) for each in batch]
+
+
+async def _insert_all(connection: AsyncConnection, batch: Sequence[_Acceptance]) -> list[Accepted]:
     rows = [_message_values(each) for each in batch]
     result = await connection.execute(insert(messages).returning(*messages.c), rows)
     by_id = {row.id: message_from_row(row) for row in result}

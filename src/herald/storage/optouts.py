@@ -8,10 +8,11 @@ channel says whether they are SMS or WhatsApp.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, bindparam, delete, insert, select
+from sqlalchemy import Row, bindparam, delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from herald.domain.events import opt_out_changed_data
@@ -161,6 +162,22 @@ _SELECT_ONE: Final = select(opt_outs).where(
 
 
 _SELECT_ONE_FOR_UPDATE: Final = _SELECT_ONE.with_for_update()
+
+
+async def opted_out_among(
+    connection: AsyncConnection, wanted: Iterable[tuple[str, Channel, str]]
+) -> set[tuple[str, Channel, str]]:
+    """Which of the (tenant id, channel, E.164 address) triples are opted out: one statement."""
+    keys = {(tenant_id, channel.value, address) for tenant_id, channel, address in wanted}
+    if not keys:
+        return set()
+    rows = await connection.execute(
+        select(opt_outs.c.tenant_id, opt_outs.c.channel, opt_outs.c.address).where(
+            tuple_(opt_outs.c.tenant_id, opt_outs.c.channel, opt_outs.c.address).in_(keys),
+            opt_outs.c.opted_out,
+        )
+    )
+    return {(row.tenant_id, Channel(row.channel), row.address) for row in rows}
 
 
 async def _select_one(

@@ -1,7 +1,8 @@
 """Webhook de-duplication and the expiry of remembered keys.
 
 Twilio delivers a status callback at least once, sometimes twice; `WebhookReceipts.first_time`
-says whether a callback's key (its `I-Twilio-Idempotency-Token`, else `MessageSid:MessageStatus`)
+(and `StatusReports.apply`, which records a status callback's key with its report) says whether
+a callback's key (its `I-Twilio-Idempotency-Token`, else `MessageSid:MessageStatus`)
 is new, atomically through the table's unique key, so that two copies processed at the same
 instant on two connections still count once.
 """
@@ -32,11 +33,6 @@ class WebhookReceipts:
                 )
             )
             return result.rowcount == 1
-
-    async def forget(self, key: str) -> None:
-        """Forget `key`, so that a retry of a webhook Herald failed to process is processed."""
-        async with write_transaction(self._engine) as connection:
-            await connection.execute(delete(webhook_receipts).where(webhook_receipts.c.key == key))
 
     async def expire(self, *, before: datetime) -> int:
         """Forget receipts older than `before`; returns how many."""

@@ -1,16 +1,17 @@
 """Status callbacks: de-duplicated, applied forwards only, stored before Twilio hears 200.
 
 1. The callback's key is its `I-Twilio-Idempotency-Token` (the same on Twilio's retries of
-   one event), else `MessageSid:MessageStatus`. `WebhookReceipts.first_time` records it; a key
-   seen before is answered 200 and changes nothing.
-2. The report is applied by `StatusReports.apply_report` (source `callback`): always added to
-   the message's history, the status changed only forwards, and the `message.status_changed`
-   event appended by storage in the same transaction.
+   one event), else `MessageSid:MessageStatus`.
+2. The report is applied by `StatusReports.apply` (source `callback`) with that key as its
+   receipt: in one transaction the key is recorded, the report added to the message's
+   history, the status changed only forwards, and the `message.status_changed` event
+   appended. A key seen before is answered 200 and changes nothing; callbacks arriving
+   together share the transaction.
 3. A callback can overtake the worker: Twilio may call back before the worker has recorded
    the message's SID. Herald then waits up to `WebhookDeps.unknown_message_wait` seconds for
-   the SID to appear; if it does not, the receipt is forgotten and the answer is 503 with
-   `Retry-After`, so that a retry of the callback is applied rather than skipped as a
-   duplicate. The same holds for any failure while applying it.
+   the SID to appear; if it does not, the answer is 503 with `Retry-After`, and the key stays
+   unrecorded, so that a retry of the callback is applied rather than skipped as a duplicate.
+   The same holds for any failure while applying it: nothing of it was committed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import logging
 from typing import Final
 
 from herald.domain.lifecycle import from_twilio
-from herald.domain.records import HistorySource, ReportOutcome, Tenant
+from herald.domain.records import HistorySource, Tenant
+from herald.storage.reports import SEEN, StatusReport
 from herald.webhooks.deps import WebhookDeps
 from herald.webhooks.forms import Form, Rejected
 
@@ -56,33 +58,14 @@ async def handle_status(
     sid = form.required("MessageSid")
     status_text = form.required("MessageStatus", max_length=_MAX_STATUS)
     key = receipt_key(form, token)
-    if not await deps.receipts.first_time(key, received_at=deps.now()):
-        return "duplicate"
     try:
-        from_twilio(status_text)
+        reported = from_twilio(status_text)
     except ValueError:
         # Retrying cannot help with a status Herald does not know; the callback is kept out.
+        if not await deps.receipts.first_time(key, received_at=deps.now()):
+            return "duplicate"
         logger.warning("status callback for %s: unknown status %r ignored", sid, status_text)
         return "unknown_status"
-    try:
-        outcome = await _apply(deps, tenants, form, sid, status_text)
-    except BaseException:
-        await deps.receipts.forget(key)
-        raise
-    if outcome is None:
-        await deps.receipts.forget(key)
-        logger.info("status callback for %s: no such message (yet); Twilio retries", sid)
-        raise Rejected(503, f"Message {sid} is not known yet; try again later.", "unknown_message")
-    return "accepted"
-
-
-async def _apply(
-    deps: WebhookDeps,
-    tenants: list[Tenant],
-    form: Form,
-    sid: str,
-    status_text: str,
-) -> ReportOutcome | None:
     error = form.get("ErrorCode")
     # Several tenants on one account: the SID alone says whose message it is.
     tenant_id = tenants[0].id if len(tenants) == 1 else None
@@ -90,19 +73,29 @@ async def _apply(
     deadline = loop.time() + deps.unknown_message_wait
     while True:
         now = deps.now()
-        outcome = await deps.reports.apply_report(
-            reported=from_twilio(status_text),
-            occurred_at=now,
-            now=now,
-            source=HistorySource.CALLBACK,
-            provider_sid=sid,
-            tenant_id=tenant_id,
-            provider_status=status_text,
-            error_code=_error_code(error),
-            error_message=form.get("ErrorMessage") or None,
+        outcome = await deps.reports.apply(
+            StatusReport(
+                reported=reported,
+                occurred_at=now,
+                now=now,
+                source=HistorySource.CALLBACK,
+                provider_sid=sid,
+                tenant_id=tenant_id,
+                provider_status=status_text,
+                error_code=_error_code(error),
+                error_message=form.get("ErrorMessage") or None,
+                receipt=key,
+            )
         )
-        if outcome is not None or loop.time() >= deadline:
-            return outcome
+        if outcome is SEEN:
+            return "duplicate"
+        if outcome is not None:
+            return "accepted"
+        if loop.time() >= deadline:
+            logger.info("status callback for %s: no such message (yet); Twilio retries", sid)
+            raise Rejected(
+                503, f"Message {sid} is not known yet; try again later.", "unknown_message"
+            )
         await asyncio.sleep(_POLL_SECONDS)
 
 
