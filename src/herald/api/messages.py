@@ -95,17 +95,15 @@ async def send_message(
     payload: SendMessageRequest,
     tenant: CurrentTenant,
     deps: Deps,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> AcceptedMessageView:
+) -> Response:
     """Check the message against every sending rule and commit it to the outbox."""
     key = _checked_key(idempotency_key)
-    fingerprint = payload.fingerprint()
-    if key is not None:
+    fingerprint = payload.fingerprint() if key is not None else None
+    if key is not None and fingerprint is not None:
         replay = await deps.messages.replay(tenant.id, key, fingerprint)
         if replay is not None:
-            _mark_replayed(response)
-            return accepted_view(replay.message, ())
+            return _answer(accepted_view(replay.message, ()), replayed=True)
     now = deps.clock()
     # An SMS recipient's opt-out is read in the transaction that commits the message (one
     # round trip fewer); WhatsApp's is read first, so that it is reported before a closed
@@ -118,15 +116,14 @@ async def send_message(
             _new_message(plan, payload),
             now=now,
             idempotency_key=key,
-            fingerprint=fingerprint if key is not None else None,
+            fingerprint=fingerprint,
             opt_out_address=None if read_opt_out else plan.parties.recipient.number.e164,
         )
     except RecipientOptedOut:
         raise opted_out_problem(plan.parties) from None
     if not accepted.created:
-        _mark_replayed(response)
-        return accepted_view(accepted.message, ())
-    return accepted_view(accepted.message, plan.warnings)
+        return _answer(accepted_view(accepted.message, ()), replayed=True)
+    return _answer(accepted_view(accepted.message, plan.warnings), replayed=False)
 
 
 @router.post(
@@ -289,9 +286,16 @@ def _checked_key(key: str | None) -> str | None:
     return key
 
 
-def _mark_replayed(response: Response) -> None:
-    response.status_code = 200
-    response.headers[REPLAYED_HEADER] = "true"
+def _answer(view: AcceptedMessageView, *, replayed: bool) -> Response:
+    """`202` with the new message, or `200` and `Idempotent-Replayed: true` with the original.
+
+    Serialized here, once: the view is already the declared response model."""
+    return Response(
+        view.model_dump_json(by_alias=True),
+        status_code=200 if replayed else 202,
+        media_type="application/json",
+        headers={REPLAYED_HEADER: "true"} if replayed else None,
+    )
 
 
 def _address(text: str) -> str:
