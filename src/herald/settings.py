@@ -84,6 +84,11 @@ class Settings:
         "PostgreSQL connections each Herald process keeps at most; keep the sum over all "
         "processes under the server's max_connections (SQLite ignores it).",
     )
+    processes: int = _setting(
+        1,
+        "HTTP processes `herald serve` runs on its port, to use more cores; above 1 needs "
+        "PostgreSQL and Twilio credentials. The worker runs in the first.",
+    )
     api_key_cache_seconds: float = _setting(
         2.0,
         "How long an API process trusts an API key it found live before looking it up again; "

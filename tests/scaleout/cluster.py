@@ -132,13 +132,19 @@ class Cluster:
         )
         await wait_until_up(f"{self.emulator_url}/_emulator/health")
 
-    async def start_api(self) -> str:
+    async def start_api(self, *, processes: int = 1) -> str:
         """`herald serve --no-worker` on a free port; its base URL once it answers."""
         port = free_port()
-        self._spawn("api", ["serve", "--no-worker", "--port", str(port)], self._env())
+        args = ["serve", "--no-worker", "--port", str(port), "--processes", str(processes)]
+        self._spawn("api", args, self._env())
         url = f"http://127.0.0.1:{port}"
         await wait_until_up(f"{url}/healthz")
         return url
+
+    @property
+    def last_started(self) -> subprocess.Popen[bytes]:
+        """The process started last."""
+        return self._processes[-1]
 
     def start_worker(
         self, *, lease_seconds: float = 10.0, batch_size: int = 50
@@ -159,6 +165,11 @@ class Cluster:
         """SIGKILL: the process gets no chance to settle anything."""
         process.send_signal(signal.SIGKILL)
         process.wait()
+
+    @staticmethod
+    def kill_pid(pid: int) -> None:
+        """SIGKILL a process this test did not start itself."""
+        os.kill(pid, signal.SIGKILL)
 
     @staticmethod
     def stop(process: subprocess.Popen[bytes]) -> int:

@@ -1,4 +1,5 @@
-"""`herald serve`: the API, the webhook intake and the worker in one process.
+"""`herald serve`: the API, the webhook intake and the worker in one process (or, with
+`--processes`, HTTP in several, processes.py).
 
 Without Twilio credentials it runs in sandbox (`herald.sandbox`): the emulator starts in the
 same process and the `default` tenant is configured against it. With credentials it talks to
@@ -13,6 +14,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,6 +22,14 @@ import click
 
 from herald.api.deps import utc_now
 from herald.cli import logs
+from herald.cli.processes import (
+    INHERIT_OPTION,
+    ExtraProcesses,
+    check_processes,
+    inherited_socket,
+    listening_socket,
+    watch_parent,
+)
 from herald.domain.records import TwilioCredentials
 from herald.errors import Conflict
 from herald.gateway import Gateway
@@ -50,12 +60,31 @@ def _option(name: str, help_text: str, **kwargs: Any) -> Callable[[Command], Com
     is_flag=True,
     default=False,
 )
+@_option(
+    "processes",
+    "HTTP processes sharing the port, to use more cores (default 1; above 1 needs PostgreSQL "
+    "and Twilio credentials).",
+    type=int,
+)
+@click.option(INHERIT_OPTION, "inherited_fd", type=int, hidden=True)
 def serve(
-    *, host: str | None, port: int | None, emulator_port: int | None, no_worker: bool
+    *,
+    host: str | None,
+    port: int | None,
+    emulator_port: int | None,
+    no_worker: bool,
+    processes: int | None,
+    inherited_fd: int | None,
 ) -> None:
     """Run Herald: API, webhook intake and worker (and in sandbox, the emulator)."""
-    settings = Settings.from_env(os.environ, host=host, port=port, emulator_port=emulator_port)
+    settings = Settings.from_env(
+        os.environ, host=host, port=port, emulator_port=emulator_port, processes=processes
+    )
     logs.configure(settings.log_level)
+    if inherited_fd is not None:
+        sock = inherited_socket(inherited_fd)
+        asyncio.run(run_extra(settings, sock, parent=os.getppid()))
+        return
     asyncio.run(run(settings, worker=not no_worker, echo=click.echo))
 
 
@@ -68,10 +97,13 @@ async def run(
 ) -> None:
     """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down in order."""
     stop = stop or asyncio.Event()
+    check_processes(settings, settings.processes)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     sandbox = Sandbox(settings) if settings.sandbox else None
+    extra: ExtraProcesses | None = None
+    failed = False
     try:
         if sandbox is not None:
             info = await sandbox.start()
@@ -79,20 +111,22 @@ async def run(
         else:
             settings = load_secret_key(settings, create=False)
             await _configure_default_tenant(settings)
+        sockets = None
+        if settings.processes > 1:
+            sock = listening_socket(settings.host, settings.port)
+            sockets = [sock]
+            extra = ExtraProcesses(settings.processes - 1, sock)
         gateway = Gateway(settings, run_worker=worker)
-        await gateway.start()
+        await gateway.start(sockets=sockets)
         try:
+            if extra is not None:
+                extra.start()
             echo(_sandbox_banner(gateway, info) if sandbox is not None else _banner(gateway))
-            stopping = asyncio.ensure_future(stop.wait())
-            finished = asyncio.ensure_future(gateway.wait())
-            await asyncio.wait({stopping, finished}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (stopping, finished):
-                if not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            failed = await _until_stopped(stop, gateway, extra)
             echo("Stopping Herald ...")
         finally:
+            if extra is not None:
+                await extra.stop()
             await gateway.stop()
     finally:
         if sandbox is not None:
@@ -100,6 +134,38 @@ async def run(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     echo("Herald stopped.")
+    if failed:
+        raise click.ClickException("An HTTP process exited by itself; Herald stopped them all.")
+
+
+async def _until_stopped(
+    stop: asyncio.Event, gateway: Gateway, extra: ExtraProcesses | None
+) -> bool:
+    """Wait for `stop`, the worker's end or an extra process's exit; True for the last."""
+    tasks = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(gateway.wait())]
+    died = asyncio.ensure_future(extra.exited()) if extra is not None else None
+    await asyncio.wait([*tasks, *([died] if died else [])], return_when=asyncio.FIRST_COMPLETED)
+    for task in [*tasks, *([died] if died else [])]:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return died is not None and not died.cancelled()
+
+
+async def run_extra(settings: Settings, sock: socket.socket, *, parent: int) -> None:
+    """One of `--processes`' extra HTTP processes: serve on `sock` until told to stop, or
+    until the first process is gone."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    gateway = Gateway(load_secret_key(settings, create=False), run_worker=False)
+    await gateway.start(sockets=[sock])
+    try:
+        await watch_parent(parent, stop)
+    finally:
+        await gateway.stop()
 
 
 async def _configure_default_tenant(settings: Settings) -> None:
@@ -129,9 +195,11 @@ async def _configure_default_tenant(settings: Settings) -> None:
 def _banner(gateway: Gateway) -> str:
     url = gateway.url
     worker = "with its worker" if gateway.run_worker else "without a worker (--no-worker)"
+    processes = gateway.settings.processes
+    shared = f" in {processes} HTTP processes" if processes > 1 else ""
     return "\n".join(
         [
-            f"Herald is running on {url} {worker}, sending through Twilio.",
+            f"Herald is running on {url}{shared} {worker}, sending through Twilio.",
             "",
             f"  API docs   {url}/docs",
             f"  OpenAPI    {url}/openapi.json",
