@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from herald.domain.phone import parse_address
 from herald.emulator import EmulatorConfig, create_app
 from herald.errors import InvalidPhoneNumber
-from machine import cpu_seconds, describe
+from machine import describe, tree_cpu_seconds
 
 MESSAGES_PATH = "/2010-04-01/Accounts/{account_sid}/Messages.json"
 BODY = "Your order 4471 has shipped and arrives on Tuesday. Track it: https://t.example/4471"
@@ -201,8 +201,8 @@ class Child:
     base_url: str
 
     def cpu(self) -> float:
-        """CPU seconds the server has used so far."""
-        return cpu_seconds(self.process.pid)
+        """CPU seconds the server (with the processes it started) has used so far."""
+        return tree_cpu_seconds(self.process.pid)
 
 
 @contextlib.contextmanager

@@ -87,9 +87,10 @@ class Rate:
 
 @dataclasses.dataclass
 class Figures:
-    """Everything measured on one database."""
+    """Everything measured on one database with `processes` HTTP processes."""
 
     database: str
+    processes: int
     accepts: list[tuple[Rate, Rate]] = dataclasses.field(default_factory=list)
     callbacks: list[tuple[Rate, Rate]] = dataclasses.field(default_factory=list)
     dispatch: tuple[Rate, Rate] | None = None
@@ -363,8 +364,8 @@ class Setup:
     env: dict[str, str]
 
 
-async def measure(kind: str, args: argparse.Namespace) -> Figures:
-    """Every figure on one database."""
+async def measure(kind: str, processes: int, args: argparse.Namespace) -> Figures:
+    """Every figure on one database, `herald serve` running `processes` HTTP processes."""
     emulator_port, gateway_port = _free_port(), _free_port()
     emulator = f"http://127.0.0.1:{emulator_port}"
     connector = aiohttp.TCPConnector(limit=args.concurrency + 4)
@@ -380,7 +381,8 @@ async def measure(kind: str, args: argparse.Namespace) -> Figures:
             env |= {"HERALD_TWILIO_ACCOUNT_SID": args.account_sid}
             env |= {"HERALD_TWILIO_AUTH_TOKEN": args.auth_token}
             setup = Setup(url, emulator, f"http://127.0.0.1:{gateway_port}", api_key, sender, env)
-            figures = Figures(kind)
+            figures = Figures(kind, processes)
+            setup.env["HERALD_PROCESSES"] = str(processes)
             figures.accepts = await measure_accepts(session, setup, args)
             await keep_backlog(url, args.dispatch)
             with process([HERALD, "serve"], setup.gateway, env) as gateway:
@@ -487,7 +489,10 @@ def report(args: argparse.Namespace, results: list[Figures]) -> None:
         f"{args.messages:,} requests per round, {args.concurrency} in flight, {args.rounds} rounds."
     )
     for figures in results:
-        print(f"\n### {figures.database}")
+        shared = (
+            "1 HTTP process" if figures.processes == 1 else f"{figures.processes} HTTP processes"
+        )
+        print(f"\n### {figures.database}, {shared}")
         _table(
             "Accepted sends (`POST /v1/messages`) vs one-row commits", figures.accepts, latency=True
         )
@@ -519,6 +524,11 @@ def main() -> None:
         "--databases", default="postgresql,sqlite", help="postgresql, sqlite or both"
     )
     parser.add_argument(
+        "--processes",
+        default="1,2",
+        help="`herald serve --processes` values to measure, comma-separated (above 1: PostgreSQL)",
+    )
+    parser.add_argument(
         "--postgres-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="an existing database of a server where this may create and drop scratch databases",
@@ -542,8 +552,16 @@ def main() -> None:
     if args.messages < 100 or args.concurrency < 1 or args.rounds < 1:
         parser.error("give at least 100 --messages, 1 --concurrency and 1 --rounds.")
 
+    try:
+        counts = sorted({int(each) for each in args.processes.split(",") if each.strip()})
+    except ValueError:
+        parser.error("--processes takes whole numbers separated by commas, such as 1,2.")
+    if not counts or counts[0] < 1:
+        parser.error("--processes takes whole numbers of at least 1, such as 1,2.")
+    runs = [(kind, n) for kind in kinds for n in counts if n == 1 or kind == "postgresql"]
+
     async def everything() -> list[Figures]:
-        return [await measure(kind, args) for kind in kinds]
+        return [await measure(kind, n, args) for kind, n in runs]
 
     report(args, asyncio.run(everything()))
 

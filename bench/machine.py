@@ -33,6 +33,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """`cpu_seconds` of a process and of the live processes it started (Linux `/proc`)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    started = children.read_text().split() if children.exists() else []
+    return cpu_seconds(pid) + sum(tree_cpu_seconds(int(child)) for child in started)
+
+
 def rss_bytes(pid: int | None = None) -> int:
     """Resident set size of a process (this one by default), from `/proc`; 0 elsewhere."""
     status = Path(f"/proc/{pid or 'self'}/status")
