@@ -35,6 +35,7 @@ def test_all_names_exactly_the_public_api() -> None:
         "SendRequest",
         "TenantDefaults",
         "WHATSAPP_WINDOW",
+        "opted_out_problem",
         "parse_channel",
         "parse_purpose",
         "parse_send_at",
