@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from herald.api.deps import utc_now
-from herald.cli import logs
+from herald.cli import eventloop, logs
 from herald.cli.processes import (
     INHERIT_OPTION,
     ExtraProcesses,
@@ -83,9 +83,9 @@ def serve(
     logs.configure(settings.log_level)
     if inherited_fd is not None:
         sock = inherited_socket(inherited_fd)
-        asyncio.run(run_extra(settings, sock, parent=os.getppid()))
+        eventloop.run(run_extra(settings, sock, parent=os.getppid()))
         return
-    asyncio.run(run(settings, worker=not no_worker, echo=click.echo))
+    eventloop.run(run(settings, worker=not no_worker, echo=click.echo))
 
 
 async def run(

@@ -18,7 +18,7 @@ import signal
 
 import click
 
-from herald.cli import logs
+from herald.cli import eventloop, logs
 from herald.cli.serve import Echo, _option
 from herald.errors import ConfigurationError
 from herald.gateway import Gateway
@@ -50,7 +50,7 @@ def worker(
         worker_poll_seconds=worker_poll_seconds,
     )
     logs.configure(settings.log_level)
-    asyncio.run(run(settings, echo=click.echo))
+    eventloop.run(run(settings, echo=click.echo))
 
 
 async def run(
