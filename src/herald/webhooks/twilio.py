@@ -69,11 +69,14 @@ class TwilioWebhooks:
 
 
 def create_router(deps: WebhookDeps) -> APIRouter:
-    """The router of Twilio's webhooks, with the `/webhooks/twilio` prefix already on it."""
+    """The router of Twilio's webhooks, on their full `/webhooks/twilio/...` paths.
+
+    Plain Starlette routes: a webhook handler reads its request itself, so FastAPI's parameter
+    resolution would only cost time, and the routes are not part of the API's schema."""
     handlers = TwilioWebhooks(deps)
-    router = APIRouter(prefix=PREFIX)
-    router.add_api_route("/status", handlers.status, methods=["POST"], include_in_schema=False)
-    router.add_api_route("/inbound", handlers.inbound, methods=["POST"], include_in_schema=False)
+    router = APIRouter()
+    router.add_route(STATUS_PATH, handlers.status, methods=["POST"], include_in_schema=False)
+    router.add_route(INBOUND_PATH, handlers.inbound, methods=["POST"], include_in_schema=False)
     return router
 
 
