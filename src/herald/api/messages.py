@@ -99,8 +99,9 @@ async def send_message(
 ) -> Response:
     """Check the message against every sending rule and commit it to the outbox."""
     key = _checked_key(idempotency_key)
-    fingerprint = payload.fingerprint() if key is not None else None
-    if key is not None and fingerprint is not None:
+    fingerprint = None
+    if key is not None:
+        fingerprint = payload.fingerprint()
         replay = await deps.messages.replay(tenant.id, key, fingerprint)
         if replay is not None:
             return _answer(accepted_view(replay.message, ()), replayed=True)

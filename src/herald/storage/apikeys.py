@@ -43,7 +43,6 @@ _AUTHENTICATE: Final = (
 _RANDOM_CHARS: Final = 32
 _SHOWN_CHARS: Final = 8  # of the random part, in listings: enough to tell keys apart
 _MAX_LABEL: Final = 200
-DEFAULT_CACHE_SECONDS: Final = 2.0
 _CACHED_KEYS: Final = 1024
 
 
@@ -70,7 +69,7 @@ class ApiKeyRepository:
         self._engine = engine
         self._cache_seconds = cache_seconds
         self._clock = clock
-        # key hash -> (tenant, monotonic time until which it is trusted), least recent first
+        # key hash -> (tenant, monotonic time until which it is trusted), oldest first
         self._live: OrderedDict[str, tuple[Tenant, float]] = OrderedDict()
 
     async def create(self, tenant_id: str, *, label: str = "", now: datetime) -> CreatedApiKey:

@@ -100,7 +100,7 @@ class MessageRepository:
             accepted = await self._accepts.submit(acceptance)
         if accepted is None:
             raise RecipientOptedOut(
-                f"{opt_out_address} has opted out of {message.channel.value} messages."
+                f"The recipient has opted out of {message.channel.value} messages; nothing stored."
             )
         return accepted
 
