@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 from typing import Final
 
@@ -142,8 +143,9 @@ class Sender:
         return self.value
 
 
+@functools.lru_cache(maxsize=4096)
 def classify_sender(text: str, region: str | None = None) -> Sender:
-    """What kind of sender `text` is, in canonical form.
+    """What kind of sender `text` is, in canonical form (remembered: a tenant has few senders).
 
     In order: `whatsapp:+E164` is a WhatsApp address; `MG` and 32 hex digits a Messaging Service
     SID; anything with a letter an alphanumeric ID; up to 8 digits a short code of `region`
