@@ -47,11 +47,10 @@ from herald.domain.policy import (
     resolve_parties,
 )
 from herald.domain.problems import ProblemCode, ProblemError
-from herald.domain.records import MessageFilter, NewMessage, Tenant
-from herald.domain.senders import SenderKind
-from herald.domain.templates import Template
+from herald.domain.records import MessageFilter, Tenant
 from herald.errors import InvalidPhoneNumber, RecipientOptedOut
 from herald.storage.messages import MAX_PAGE
+from herald.storage.recipients import RecipientFacts
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
@@ -114,7 +113,7 @@ async def send_message(
     try:
         accepted = await deps.messages.accept(
             tenant.id,
-            _new_message(plan, payload),
+            plan.new_message(payload.metadata),
             now=now,
             idempotency_key=key,
             fingerprint=fingerprint,
@@ -204,17 +203,6 @@ async def list_messages(
     )
 
 
-def tenant_defaults(tenant: Tenant) -> TenantDefaults:
-    """What the tenant configured that the send policy relies on."""
-    settings = tenant.settings
-    return TenantDefaults(
-        default_region=settings.default_region,
-        default_sender=settings.default_sender,
-        messaging_service_sid=settings.messaging_service_sid,
-        templates={name: Template(name, body) for name, body in settings.templates.items()},
-    )
-
-
 async def _plan(
     payload: SendMessageRequest,
     tenant: Tenant,
@@ -237,41 +225,18 @@ async def _plan(
         purpose=payload.purpose,
         reply_expected=payload.reply_expected,
     )
-    defaults = tenant_defaults(tenant)
+    defaults = TenantDefaults.of(tenant.settings)
     parties = resolve_parties(request, defaults)
-    # Opt-outs are kept per channel under the bare E.164 number (docs/storage.md).
-    opted_out = read_opt_out and await deps.opt_outs.is_opted_out(
-        tenant.id, parties.channel, parties.recipient.number.e164
+    state = await RecipientFacts(deps.opt_outs, deps.inbound).read(
+        tenant.id, parties, opt_out=read_opt_out
     )
-    last_inbound = None
-    if parties.channel is Channel.WHATSAPP:
-        if parties.sender.kind is SenderKind.MESSAGING_SERVICE:
-            last_inbound = await deps.inbound.last_inbound_from(tenant.id, customer=parties.to)
-        else:
-            last_inbound = await deps.inbound.last_inbound_at(
-                tenant.id, business=parties.sender.value, customer=parties.to
-            )
-    context = SendContext(defaults, now, opted_out=opted_out, whatsapp_last_inbound_at=last_inbound)
+    context = SendContext(
+        defaults,
+        now,
+        opted_out=state.opted_out,
+        whatsapp_last_inbound_at=state.whatsapp_last_inbound_at,
+    )
     return plan_send(request, context)
-
-
-def _new_message(plan: SendPlan, payload: SendMessageRequest) -> NewMessage:
-    return NewMessage(
-        channel=plan.channel,
-        to=plan.to,
-        from_=plan.sender.value,
-        body=plan.body,
-        encoding=plan.encoding,
-        segments=plan.segments,
-        purpose=plan.purpose,
-        metadata=payload.metadata,
-        template=plan.template,
-        template_variables=dict(plan.variables) if plan.template is not None else None,
-        content_sid=plan.content_sid,
-        content_variables=dict(plan.content_variables) if plan.content_sid is not None else None,
-        media_urls=plan.media_urls,
-        send_at=plan.send_at,
-    )
 
 
 def _checked_key(key: str | None) -> str | None:

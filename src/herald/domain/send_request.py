@@ -19,7 +19,7 @@ from herald.domain.lifecycle import Status
 from herald.domain.parties import Parties
 from herald.domain.phone import Channel, PhoneNumber, normalise_region
 from herald.domain.problems import ProblemCode, ProblemError
-from herald.domain.records import Purpose
+from herald.domain.records import NewMessage, Purpose, TenantSettings
 from herald.domain.segments import Encoding, SegmentInfo
 from herald.domain.send_warnings import SendWarning
 from herald.domain.senders import Sender
@@ -90,6 +90,16 @@ class TenantDefaults:
     default_sender: str | None = None
     messaging_service_sid: str | None = None
     templates: Mapping[str, Template] = dataclasses.field(default_factory=_empty)
+
+    @classmethod
+    def of(cls, settings: TenantSettings) -> TenantDefaults:
+        """The defaults in a tenant's settings."""
+        return cls(
+            default_region=settings.default_region,
+            default_sender=settings.default_sender,
+            messaging_service_sid=settings.messaging_service_sid,
+            templates={name: Template(name, body) for name, body in settings.templates.items()},
+        )
 
     def __post_init__(self) -> None:
         if self.default_region is not None:
@@ -183,6 +193,27 @@ class SendPlan:
     def initial_status(self) -> Status:
         """`scheduled` when held until `send_at`, else `accepted`."""
         return Status.SCHEDULED if self.send_at is not None else Status.ACCEPTED
+
+    def new_message(self, metadata: Mapping[str, Any] | None = None) -> NewMessage:
+        """The message to commit to the outbox for this plan, with the caller's `metadata`."""
+        return NewMessage(
+            channel=self.channel,
+            to=self.to,
+            from_=self.sender.value,
+            body=self.body,
+            encoding=self.encoding,
+            segments=self.segments,
+            purpose=self.purpose,
+            metadata=dict(metadata or {}),
+            template=self.template,
+            template_variables=dict(self.variables) if self.template is not None else None,
+            content_sid=self.content_sid,
+            content_variables=(
+                dict(self.content_variables) if self.content_sid is not None else None
+            ),
+            media_urls=self.media_urls,
+            send_at=self.send_at,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready values (what a preview shows)."""

@@ -29,14 +29,13 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from herald.domain.parties import Parties
-from herald.domain.phone import Channel
 from herald.domain.policy import recheck_before_send
 from herald.domain.problems import ProblemCode, ProblemError
 from herald.domain.records import MessageRecord
 from herald.domain.redaction import redact
-from herald.domain.senders import SenderKind
 from herald.errors import AmbiguousSend, ConfigurationError, InvalidInput, ProviderError
 from herald.providers import MessagingProvider, ProviderMessage, RetryPolicy, SendRequest
+from herald.storage.recipients import RecipientFacts
 from herald.worker.deps import WorkerDeps
 from herald.worker.outgoing import (
     find_created,
@@ -174,27 +173,15 @@ class MessageSender:
 
     async def _recheck(self, message: MessageRecord, parties: Parties) -> None:
         deps = self._deps
-        kind = parties.sender.kind
-        number = parties.recipient.number.e164
-        opted_out = await deps.opt_outs.is_opted_out(message.tenant_id, parties.channel, number)
         free_form = message.content_sid is None
-        last_inbound: datetime | None = None
-        window_applies = parties.channel is Channel.WHATSAPP and free_form
-        if window_applies and kind is SenderKind.MESSAGING_SERVICE:
-            # Twilio picks the WhatsApp sender from the Service's pool: any of the tenant's
-            # senders the customer wrote to may be the one.
-            last_inbound = await deps.inbound.last_inbound_from(
-                message.tenant_id, customer=parties.to
-            )
-        elif window_applies:
-            last_inbound = await deps.inbound.last_inbound_at(
-                message.tenant_id, business=parties.sender.value, customer=parties.to
-            )
+        state = await RecipientFacts(deps.opt_outs, deps.inbound).read(
+            message.tenant_id, parties, window=free_form
+        )
         recheck_before_send(
             parties,
-            opted_out=opted_out,
+            opted_out=state.opted_out,
             free_form=free_form,
-            whatsapp_last_inbound_at=last_inbound,
+            whatsapp_last_inbound_at=state.whatsapp_last_inbound_at,
             at=deps.now(),
         )
 
