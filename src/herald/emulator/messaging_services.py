@@ -23,17 +23,17 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from starlette.responses import Response
 from starlette.routing import Route
 
 from herald.emulator import errors
 from herald.emulator.numbers import PhoneNumbers
 from herald.emulator.routing import RequestContext
 from herald.emulator.sender_pool import PoolSender, StickySenders, select_sender
+from herald.emulator.services import ServiceResource
 from herald.emulator.state import EmulatorState, StoreKey
-from herald.emulator.v1wire import absolute_url, paginate_meta, product_route
+from herald.emulator.v1wire import absolute_url
 from herald.emulator.whatsapp import whatsapp_state
-from herald.emulator.wire import Params, iso8601, json_response
+from herald.emulator.wire import Params, iso8601
 
 SERVICES_PATH: Final = "/v1/Services"
 FRIENDLY_NAME_MAX: Final = 64
@@ -141,8 +141,7 @@ def sticky_senders(state: EmulatorState) -> StickySenders:
 
 def find_service(state: EmulatorState, account_sid: str, sid: str) -> MessagingService | None:
     """The Service `sid` if `account_sid` owns it."""
-    service = state.store(SERVICES).get(sid)
-    return service if service is not None and service.account_sid == account_sid else None
+    return RESOURCE.find(state, account_sid, sid)
 
 
 def resolve_service(state: EmulatorState, account_sid: str, sid: str) -> MessagingService:
@@ -264,75 +263,35 @@ def _configure(service: MessagingService, params: Params) -> None:
         service.validity_period = validity
 
 
-def _service_or_404(ctx: RequestContext) -> MessagingService:
-    service = find_service(ctx.state, ctx.account.sid, ctx.path("sid"))
-    if service is None:
-        raise ctx.not_found()
-    return service
-
-
-async def create_service(ctx: RequestContext) -> Response:
-    """`POST /v1/Services` (201)."""
-    params = await ctx.form()
-    friendly_name = params.require("FriendlyName")
+def _new(ctx: RequestContext, params: Params) -> MessagingService:
     now = ctx.now()
-    service = MessagingService(
+    return MessagingService(
         sid=ctx.state.sids.sid("MG"),
         account_sid=ctx.account.sid,
-        friendly_name=friendly_name,
+        friendly_name=params.require("FriendlyName"),
         date_created=now,
         date_updated=now,
     )
-    _configure(service, params)
-    ctx.state.store(SERVICES).add(service)
-    return json_response(render(ctx, service), status=201)
 
 
-async def list_services(ctx: RequestContext) -> Response:
-    """`GET /v1/Services`: the account's Services, oldest first."""
-    services = [s for s in ctx.state.store(SERVICES) if s.account_sid == ctx.account.sid]
-    page = paginate_meta(
-        services,
-        request=ctx.request,
-        params=ctx.query(),
-        path=SERVICES_PATH,
-        key="services",
-        render=lambda service: render(ctx, service),
-        sid_of=lambda service: service.sid,
-    )
-    return json_response(page)
-
-
-async def fetch_service(ctx: RequestContext) -> Response:
-    """`GET /v1/Services/{sid}`."""
-    return json_response(render(ctx, _service_or_404(ctx)))
-
-
-async def update_service(ctx: RequestContext) -> Response:
-    """`POST /v1/Services/{sid}`: only the parameters given change."""
-    service = _service_or_404(ctx)
-    _configure(service, await ctx.form())
-    service.date_updated = ctx.now()
-    return json_response(render(ctx, service))
-
-
-async def delete_service(ctx: RequestContext) -> Response:
-    """`DELETE /v1/Services/{sid}` (204): its pool is emptied; the numbers stay the account's."""
-    service = _service_or_404(ctx)
+def _forget(ctx: RequestContext, service: MessagingService) -> None:
+    """Its pool is emptied (the numbers stay the account's) and its sticky senders forgotten."""
     pool = ctx.state.store(POOL)
     for entry in [entry for entry in pool if entry.service_sid == service.sid]:
         pool.remove(entry.sid)
     sticky_senders(ctx.state).forget_service(service.sid)
-    ctx.state.store(SERVICES).remove(service.sid)
-    return Response(status_code=204)
+
+
+RESOURCE: Final = ServiceResource(
+    path=SERVICES_PATH,
+    store=SERVICES,
+    new=_new,
+    configure=_configure,
+    render=render,
+    forget=_forget,
+)
 
 
 def routes() -> list[Route]:
     """The Service routes (the pool's are in `service_numbers.routes()`)."""
-    return [
-        product_route("POST", SERVICES_PATH, create_service),
-        product_route("GET", SERVICES_PATH, list_services),
-        product_route("GET", SERVICES_PATH + "/{sid}", fetch_service),
-        product_route("POST", SERVICES_PATH + "/{sid}", update_service),
-        product_route("DELETE", SERVICES_PATH + "/{sid}", delete_service),
-    ]
+    return RESOURCE.routes()

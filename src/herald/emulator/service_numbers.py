@@ -17,10 +17,10 @@ from starlette.routing import Route
 from herald.emulator import errors
 from herald.emulator.messaging_services import (
     POOL,
+    RESOURCE,
     SERVICES_PATH,
     MessagingService,
     PoolEntry,
-    find_service,
     pool_of,
     sticky_senders,
 )
@@ -61,10 +61,7 @@ def render(ctx: RequestContext, entry: PoolEntry, number: IncomingNumber) -> dic
 
 
 def _service_or_404(ctx: RequestContext) -> MessagingService:
-    service = find_service(ctx.state, ctx.account.sid, ctx.path("service_sid"))
-    if service is None:
-        raise ctx.not_found()
-    return service
+    return RESOURCE.named(ctx, "service_sid")
 
 
 def _number_to_add(ctx: RequestContext, service: MessagingService, sid: str) -> IncomingNumber:

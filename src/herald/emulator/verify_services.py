@@ -24,12 +24,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
-from starlette.responses import Response
 from starlette.routing import Route
 
 from herald.emulator.routing import RequestContext
+from herald.emulator.services import ServiceResource
 from herald.emulator.state import EmulatorState, StoreKey
-from herald.emulator.v1wire import absolute_url, paginate_meta, product_route
+from herald.emulator.v1wire import absolute_url
 from herald.emulator.verify_models import (
     CODE_LENGTH_MAX,
     CODE_LENGTH_MIN,
@@ -38,7 +38,7 @@ from herald.emulator.verify_models import (
     verify_runtime,
 )
 from herald.emulator.whatsapp import channel_address
-from herald.emulator.wire import Params, iso8601, json_response
+from herald.emulator.wire import Params, iso8601
 
 SERVICES_PATH: Final = "/v2/Services"
 FRIENDLY_NAME_MAX: Final = 30
@@ -100,16 +100,12 @@ SERVICES: StoreKey[VerifyService] = StoreKey("verify_services")
 
 def find_service(state: EmulatorState, account_sid: str, sid: str) -> VerifyService | None:
     """The Service `sid` if `account_sid` owns it."""
-    service = state.store(SERVICES).get(sid)
-    return service if service is not None and service.account_sid == account_sid else None
+    return RESOURCE.find(state, account_sid, sid)
 
 
 def service_or_404(ctx: RequestContext, name: str = "sid") -> VerifyService:
     """The caller's Service named by the path parameter `name`, or Twilio's 404/20404."""
-    service = find_service(ctx.state, ctx.account.sid, ctx.path(name))
-    if service is None:
-        raise ctx.not_found()
-    return service
+    return RESOURCE.named(ctx, name)
 
 
 def render(ctx: RequestContext, service: VerifyService) -> dict[str, Any]:
@@ -276,68 +272,35 @@ def _configure(service: VerifyService, params: Params) -> None:
         setattr(service, attribute, value)
 
 
-# -- handlers ----------------------------------------------------------------------------------
+# -- the resource ------------------------------------------------------------------------------
 
 
-async def create_service(ctx: RequestContext) -> Response:
-    """`POST /v2/Services` (201)."""
-    params = await ctx.form()
-    params.require("FriendlyName")
+def _new(ctx: RequestContext, _params: Params) -> VerifyService:
     now = ctx.now()
-    service = VerifyService(
+    return VerifyService(
         sid=ctx.state.sids.sid("VA"),
         account_sid=ctx.account.sid,
-        friendly_name="",
+        friendly_name="",  # `_configure` sets it from FriendlyName, after checking it
         date_created=now,
         date_updated=now,
     )
-    _configure(service, params)
-    ctx.state.store(SERVICES).add(service)
-    return json_response(render(ctx, service), status=201)
 
 
-async def list_services(ctx: RequestContext) -> Response:
-    """`GET /v2/Services`: the account's Services, oldest first, in the `meta` envelope."""
-    services = [s for s in ctx.state.store(SERVICES) if s.account_sid == ctx.account.sid]
-    page = paginate_meta(
-        services,
-        request=ctx.request,
-        params=ctx.query(),
-        path=SERVICES_PATH,
-        key="services",
-        render=lambda service: render(ctx, service),
-        sid_of=lambda service: service.sid,
-    )
-    return json_response(page)
-
-
-async def fetch_service(ctx: RequestContext) -> Response:
-    """`GET /v2/Services/{sid}`."""
-    return json_response(render(ctx, service_or_404(ctx)))
-
-
-async def update_service(ctx: RequestContext) -> Response:
-    """`POST /v2/Services/{sid}`: only the parameters given change."""
-    service = service_or_404(ctx)
-    _configure(service, await ctx.form())
-    service.date_updated = ctx.now()
-    return json_response(render(ctx, service))
-
-
-async def delete_service(ctx: RequestContext) -> Response:
-    """`DELETE /v2/Services/{sid}` (204): its verifications go with it."""
-    service = service_or_404(ctx)
+def _forget(ctx: RequestContext, service: VerifyService) -> None:
+    """Its verifications go with it."""
     verify_runtime(ctx.state).forget_service(service.sid)
-    ctx.state.store(SERVICES).remove(service.sid)
-    return Response(status_code=204)
+
+
+RESOURCE: Final = ServiceResource(
+    path=SERVICES_PATH,
+    store=SERVICES,
+    new=_new,
+    configure=_configure,
+    render=render,
+    forget=_forget,
+)
 
 
 def routes() -> list[Route]:
     """The Service routes (verifications and checks are in `herald.emulator.verify`)."""
-    return [
-        product_route("POST", SERVICES_PATH, create_service),
-        product_route("GET", SERVICES_PATH, list_services),
-        product_route("GET", SERVICES_PATH + "/{sid}", fetch_service),
-        product_route("POST", SERVICES_PATH + "/{sid}", update_service),
-        product_route("DELETE", SERVICES_PATH + "/{sid}", delete_service),
-    ]
+    return RESOURCE.routes()
