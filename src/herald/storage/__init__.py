@@ -7,7 +7,9 @@
     tenants.py     TenantRepository          apikeys.py     ApiKeyRepository
     messages.py    MessageRepository (accept, get, list, history, cancel, counts)
     outbox.py      Outbox (claim, mark_sent, schedule_retry, mark_failed, release, renew)
-    reports.py     StatusReports (apply_report)
+    reports.py     StatusReports (apply, apply_report: group-committed, de-duplicated)
+    recipients.py  RecipientFacts (a recipient's opt-out and WhatsApp window, for the rules)
+    group_commit.py  GroupCommit (concurrent writes of one kind share a transaction)
     reconcile.py   Reconciliations (claim messages stuck with the provider, record checks)
     optouts.py     OptOutRepository          inbound.py     InboundRepository (+ WhatsApp windows)
     events.py      EventRepository           endpoints.py   WebhookEndpointRepository
