@@ -122,7 +122,7 @@ async def run(
             if extra is not None:
                 extra.start()
             echo(_sandbox_banner(gateway, info) if sandbox is not None else _banner(gateway))
-            failed = await _until_stopped(stop, gateway, extra)
+            failed = await until_stopped(stop, gateway, extra)
             echo("Stopping Herald ...")
         finally:
             if extra is not None:
@@ -138,8 +138,8 @@ async def run(
         raise click.ClickException("An HTTP process exited by itself; Herald stopped them all.")
 
 
-async def _until_stopped(
-    stop: asyncio.Event, gateway: Gateway, extra: ExtraProcesses | None
+async def until_stopped(
+    stop: asyncio.Event, gateway: Gateway, extra: ExtraProcesses | None = None
 ) -> bool:
     """Wait for `stop`, the worker's end or an extra process's exit; True for the last."""
     tasks = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(gateway.wait())]

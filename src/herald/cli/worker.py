@@ -12,14 +12,13 @@ gracefully: it claims nothing more and settles what it holds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 
 import click
 
 from herald.cli import eventloop, logs
-from herald.cli.serve import Echo, _option
+from herald.cli.serve import Echo, _option, until_stopped
 from herald.errors import ConfigurationError
 from herald.gateway import Gateway
 from herald.sandbox import load_secret_key
@@ -73,14 +72,7 @@ async def run(
         try:
             limits = "global (Redis)" if settings.redis_url else "per process"
             echo(f"Herald worker sending through {settings.twilio_base_url}; rate limits {limits}.")
-            stopping = asyncio.ensure_future(stop.wait())
-            finished = asyncio.ensure_future(gateway.wait())
-            await asyncio.wait({stopping, finished}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (stopping, finished):
-                if not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            await until_stopped(stop, gateway)
             echo("Stopping the worker ...")
         finally:
             await gateway.stop()
