@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -120,25 +121,36 @@ async def test_unreachable_redis_falls_back_and_warns_once(
 async def test_the_heartbeats_probe_notices_redis_answering_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A degraded limiter says once that Redis is back, without anything to send."""
+    """A degraded limiter says once that Redis is back, without anything to send, and the
+    connections it held from before the outage do not report the outage a second time."""
     with private_redis() as server:
-        server.stop()
         limiter = RedisRateLimiter.from_settings(Settings(redis_url=server.url), clock=Clock())
         try:
             with caplog.at_level(logging.WARNING, logger="herald.worker.ratelimit"):
+                # Several pooled connections, all opened before the outage.
+                await asyncio.gather(
+                    *(limiter.acquire(LONG_CODE, 1, key=f"before{i}") for i in range(4))
+                )
+                server.stop()
                 await limiter.acquire(LONG_CODE, 1, key="m0")
                 await limiter.probe()  # still down: stays degraded
                 while_down = limiter.degraded
                 server.start()
-                await limiter.probe()
-                await limiter.probe()
+                for _ in range(3):
+                    await limiter.probe()
+                recovered = limiter.degraded
+                # At once, as a busy worker asks: every pooled connection is used.
+                await asyncio.gather(
+                    *(limiter.acquire(LONG_CODE, 1, key=f"after{i}") for i in range(4))
+                )
         finally:
             await limiter.close()
     assert while_down is not None
+    assert recovered is None
     assert limiter.degraded is None
     messages = [r.getMessage() for r in caplog.records]
-    assert sum("unreachable" in m for m in messages) == 1
-    assert sum("Redis answers again" in m for m in messages) == 1
+    assert sum("unreachable" in m for m in messages) == 1, messages
+    assert sum("Redis answers again" in m for m in messages) == 1, messages
 
 
 @settings(

@@ -184,6 +184,9 @@ class RedisRateLimiter:
             return
         try:
             await self._client.ping()
+            # The pool's idle connections were opened before Redis went away: each would fail
+            # once more and report the outage again. Close them; the next calls reconnect.
+            await self._client.connection_pool.disconnect(inuse_connections=False)
         except (RedisError, OSError):
             return
         self._recovered()
