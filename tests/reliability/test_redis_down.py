@@ -287,3 +287,38 @@ async def test_verification_throttles_count_in_the_database_while_redis_is_down(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "count in the database" in warnings[0]
+
+
+async def test_verification_throttles_report_a_redis_restart_once(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a restart, the connections opened before it do not report the outage again."""
+    engine = create_engine(sqlite_url)
+    rule = ThrottleRule(ThrottleScope.NUMBER, 100, timedelta(minutes=10))
+    now = datetime.now(UTC)
+    try:
+        await upgrade(engine)
+        with private_redis() as server:
+            client = redis.asyncio.Redis.from_url(server.url, socket_connect_timeout=1.0)
+            throttle = RedisThrottle(client, fallback=DatabaseThrottle(engine))
+
+            async def hits(tag: str) -> None:
+                # At once, as concurrent verification starts do: several pooled connections.
+                await asyncio.gather(
+                    *(throttle.hit(f"number:+1628200{tag}{i}", rule, now) for i in range(4))
+                )
+
+            with caplog.at_level(logging.WARNING, logger="herald.storage.throttles"):
+                await hits("10")
+                server.stop()
+                await throttle.hit("number:+16282002000", rule, now)
+                server.start()
+                await throttle.hit("number:+16282003000", rule, now)
+                await hits("40")
+            await client.aclose()
+    finally:
+        await engine.dispose()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum("unreachable" in w for w in warnings) == 1, warnings
+    assert sum("answers again" in w for w in warnings) == 1, warnings
+    assert throttle.degraded is None

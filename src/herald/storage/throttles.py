@@ -110,6 +110,9 @@ class RedisThrottle:
             self.degraded = f"Redis is unreachable ({exc})"
             return await self._fallback.hit(key, rule, now)
         if self.degraded is not None:
+            # The pool's idle connections were opened before Redis went away: each would fail
+            # once more and report the outage again. Close them; the next hits reconnect.
+            await self._client.connection_pool.disconnect(inuse_connections=False)
             logger.warning("Redis answers again: verification throttles count in Redis again")
             self.degraded = None
         return wait
