@@ -249,8 +249,11 @@ async def test_oversized_headers_are_refused(herald: ServedHerald) -> None:
 # -- time ---------------------------------------------------------------------------------------
 
 
-async def test_trickled_body_is_answered_request_timeout(herald: ServedHerald) -> None:
-    """A body sent a byte every half second is cut off after the read timeout with 408."""
+async def trickled_body(
+    herald: ServedHerald, *, length: int, every: float, at_most: int | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """POST /v1/messages announcing `length` bytes of JSON, then send a space every `every`
+    seconds until answered; the answer."""
     async with connection(herald) as (reader, writer):
         writer.write(
             head(
@@ -258,12 +261,18 @@ async def test_trickled_body_is_answered_request_timeout(herald: ServedHerald) -
                 "/v1/messages",
                 herald,
                 Content_Type="application/json",
-                Content_Length="200",
+                Content_Length=str(length),
             )
         )
         answer_task = asyncio.create_task(read_answer(reader))
-        await trickle(writer, b" ", 0.5, answer_task, at_most=200)
-        document = assert_problem(await answer_task, 408, "request_timeout")
+        await trickle(writer, b" ", every, answer_task, at_most=at_most)
+        return await answer_task
+
+
+async def test_trickled_body_is_answered_request_timeout(herald: ServedHerald) -> None:
+    """A body sent a byte every half second is cut off after the read timeout with 408."""
+    answer = await trickled_body(herald, length=200, every=0.5, at_most=200)
+    document = assert_problem(answer, 408, "request_timeout")
     assert document["timeout_seconds"] == READ_TIMEOUT
 
 
@@ -296,19 +305,7 @@ async def _slow_header_client(herald: ServedHerald, index: int, stop: asyncio.Ev
 
 async def _slow_body_client(herald: ServedHerald) -> int:
     """A client trickling a body a byte every 0.3 s; the status it was answered."""
-    async with connection(herald) as (reader, writer):
-        writer.write(
-            head(
-                "POST",
-                "/v1/messages",
-                herald,
-                Content_Type="application/json",
-                Content_Length="500",
-            )
-        )
-        answer_task = asyncio.create_task(read_answer(reader))
-        await trickle(writer, b" ", 0.3, answer_task)
-        status, _, _ = await answer_task
+    status, _, _ = await trickled_body(herald, length=500, every=0.3)
     return status
 
 
