@@ -28,6 +28,7 @@ async def test_sleep_until_past_returns_at_once() -> None:
     """Sleeping until a time already reached does not wait."""
     clock = ManualClock()
     await asyncio.wait_for(clock.sleep_until(clock.now() - timedelta(seconds=1)), timeout=1)
+    assert clock.pending == 0  # nothing was left waiting for the clock to move
 
 
 def test_manual_clock_refuses_naive_start_and_going_back() -> None:
