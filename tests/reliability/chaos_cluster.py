@@ -4,7 +4,8 @@
 only. The chaos scenario needs the whole loop, so `ChaosCluster` starts one API as the public
 URL (the emulator calls it back there, signed for that URL) before any worker, runs the emulator
 without Twilio's per-sender throughput (so that delivery is not the bottleneck), and starts
-workers that reconcile after a short interval.
+workers that reconcile after a short interval; or, on SQLite, one `herald serve` with its
+worker that is both.
 
 Each message goes to a recipient in the emulator's reserved block `+1 NPA 555 01XX`, whose last
 two digits decide how it ends (docs/emulator.md, "Lifecycle and outcomes"); `expected(index)` is
@@ -135,6 +136,22 @@ class ChaosCluster(Cluster):
         self._spawn("api", ["serve", "--no-worker", "--port", str(port)], self._env())
         await wait_until_up(f"{self.public_url}/healthz")
         return self.public_url
+
+    async def start_public_serve(
+        self, *, reconcile_after: float, lease_seconds: float = 10.0, batch_size: int = 50
+    ) -> tuple[str, subprocess.Popen[bytes]]:
+        """`herald serve` with its worker, as the public URL Twilio calls back, reconciling
+        messages stuck for `reconcile_after` seconds; its URL and process once it answers."""
+        port = free_port()
+        self.public_url = f"http://127.0.0.1:{port}"
+        env = self._env(
+            HERALD_RECONCILE_AFTER_SECONDS=str(reconcile_after),
+            HERALD_WORKER_LEASE_SECONDS=str(lease_seconds),
+            HERALD_WORKER_BATCH_SIZE=str(batch_size),
+        )
+        process = self._spawn("serve", ["serve", "--port", str(port)], env)
+        await wait_until_up(f"{self.public_url}/healthz")
+        return self.public_url, process
 
     def start_reconciling_worker(
         self, *, reconcile_after: float, lease_seconds: float = 10.0, batch_size: int = 50
