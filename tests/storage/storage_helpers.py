@@ -16,7 +16,9 @@ def later(seconds: float) -> datetime:
     return NOW + timedelta(seconds=seconds)
 
 
-def sms(to: str = "+31612345678", body: str = "Your code is 123456", **changes: Any) -> NewMessage:
+def sms(
+    to: str = "+31612345678", body: str | None = "Your code is 123456", **changes: Any
+) -> NewMessage:
     """A new SMS as the API would hand it to storage."""
     values: dict[str, Any] = {
         "channel": Channel.SMS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -158,3 +159,64 @@ async def test_opted_out_recipients_are_refused_in_the_committing_transaction(
     # Without the check (the caller read the opt-out itself), the message is stored.
     alone = await repository.accept(tenant.id, sms(to="+31612345601"), now=NOW)
     assert alone.created
+
+
+async def test_an_accepted_message_is_what_reading_it_back_gives(
+    engine: AsyncEngine, tenant: Tenant, box: SecretBox
+) -> None:
+    """Accepts committed together answer with the message exactly as it reads back (times in
+    UTC, JSON columns, idempotency key), and each event goes to the endpoints that want it:
+    every type or its type, not another type's nor a disabled one."""
+    endpoints = WebhookEndpointRepository(engine, box)
+    wanted = [
+        await endpoints.create(tenant.id, "https://example.com/all", now=NOW),
+        await endpoints.create(
+            tenant.id, "https://example.com/status", now=NOW, event_types=[MESSAGE_STATUS_CHANGED]
+        ),
+    ]
+    await endpoints.create(
+        tenant.id, "https://example.com/other", now=NOW, event_types=["verification.approved"]
+    )
+    disabled = await endpoints.create(tenant.id, "https://example.com/off", now=NOW)
+    await endpoints.disable(tenant.id, disabled.endpoint.id, now=NOW)
+    later = datetime(2026, 3, 2, 9, 30, tzinfo=timezone(timedelta(hours=2)))
+    repository = MessageRepository(engine)
+    accepted = await asyncio.gather(
+        repository.accept(tenant.id, sms(to="+31612345601"), now=NOW),
+        repository.accept(
+            tenant.id,
+            sms(
+                to="+31612345602",
+                body=None,
+                template="appointment",
+                template_variables={"name": "Ana", "time": "09:30"},
+                metadata={"order": "4471", "nested": {"a": [1, 2]}},
+                media_urls=("https://example.com/a.png",),
+                send_at=later,
+            ),
+            now=NOW,
+            idempotency_key="key-2",
+            fingerprint=FINGERPRINT,
+        ),
+        repository.accept(
+            tenant.id, sms(to="+31612345603"), now=NOW.astimezone(timezone(-timedelta(hours=5)))
+        ),
+    )
+    for each in accepted:
+        assert await repository.get(tenant.id, each.message.id) == each.message
+        assert each.message.created_at.utcoffset() == timedelta(0)
+    scheduled = accepted[1].message
+    assert scheduled.send_at == later
+    assert scheduled.send_at is not None
+    assert scheduled.send_at.utcoffset() == timedelta(0)
+    assert scheduled.status.value == "scheduled"
+    assert scheduled.next_attempt_at == later
+    replay = await repository.replay(tenant.id, "key-2", FINGERPRINT)
+    assert replay is not None
+    assert replay.message == scheduled
+    deliveries = EventDeliveries(engine, box)
+    events = await EventRepository(engine).list_after(tenant.id, limit=100)
+    assert len(events) == 3
+    for event in events:
+        got = {delivery.endpoint_id for delivery in await deliveries.for_event(event.id)}
+        assert got == {endpoint.endpoint.id for endpoint in wanted}

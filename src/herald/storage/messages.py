@@ -28,6 +28,7 @@ from herald.domain.records import (
     MessageRecord,
     NewMessage,
     Page,
+    Purpose,
     StatusChange,
 )
 from herald.errors import (
@@ -38,7 +39,14 @@ from herald.errors import (
     StorageError,
 )
 from herald.storage import ids
-from herald.storage.dialect import in_write_transaction, snapshot_read, write_transaction
+from herald.storage.accept_batch import accept_batch
+from herald.storage.dialect import (
+    in_write_transaction,
+    is_postgresql,
+    order_tenant_events,
+    snapshot_read,
+    write_transaction,
+)
 from herald.storage.group_commit import GroupCommit
 from herald.storage.history import (
     NewHistoryEntry,
@@ -48,6 +56,7 @@ from herald.storage.history import (
     emit_status_changed,
     message_from_row,
     read_history,
+    status_changed_payload,
 )
 from herald.storage.optouts import opted_out_among
 from herald.storage.schema import idempotency_keys, messages
@@ -329,24 +338,62 @@ class _Acceptance:
 async def _accept_all(
     connection: AsyncConnection, batch: Sequence[_Acceptance]
 ) -> list[Accepted | None]:
-    """Insert the messages, their keys, first history entries and events: a statement each.
+    """Insert the messages, their keys, first history entries and events.
 
     None in place of an acceptance whose recipient has opted out (nothing stored for it)."""
+    rows = [_message_values(each) for each in batch]
+    records = [_accepted_record(row) for row in rows]
+    if is_postgresql(connection):
+        stored = await _insert_postgresql(connection, batch, rows, records)
+    else:
+        stored = await _insert_each(connection, batch, rows, records)
+    return [
+        Accepted(message=record, created=True) if record.id in stored else None
+        for record in records
+    ]
+
+
+async def _insert_postgresql(
+    connection: AsyncConnection,
+    batch: Sequence[_Acceptance],
+    rows: Sequence[dict[str, Any]],
+    records: Sequence[MessageRecord],
+) -> set[str]:
+    """Everything in one statement (`accept_batch`); the ids of the messages stored."""
+    for tenant_id in sorted({each.tenant_id for each in batch}):
+        await order_tenant_events(connection, tenant_id)
+    return await accept_batch(
+        connection,
+        [
+            {
+                **row,
+                "fingerprint": each.fingerprint,
+                "opt_out_address": each.opt_out_address,
+                "event_public_id": ids.new_id(ids.EVENT, record.created_at),
+                "event_payload": status_changed_payload(record, None, record.created_at),
+            }
+            for each, row, record in zip(batch, rows, records, strict=True)
+        ],
+    )
+
+
+async def _insert_each(
+    connection: AsyncConnection,
+    batch: Sequence[_Acceptance],
+    rows: Sequence[dict[str, Any]],
+    records: Sequence[MessageRecord],
+) -> set[str]:
+    """A statement per table; the ids of the messages stored (not those opted out)."""
     checks = [each.opt_out_key() for each in batch]
     opted_out = await opted_out_among(connection, [key for key in checks if key is not None])
     wanted = [
-        each for each, key in zip(batch, checks, strict=True) if key is None or key not in opted_out
+        (each, row, record)
+        for each, row, record, key in zip(batch, rows, records, checks, strict=True)
+        if key is None or key not in opted_out
     ]
-    stored = await _insert_all(connection, wanted) if wanted else []
-    found = dict(zip((id(each) for each in wanted), stored, strict=True))
-    return [found.get(id(each)) for each in batch]
-
-
-async def _insert_all(connection: AsyncConnection, batch: Sequence[_Acceptance]) -> list[Accepted]:
-    rows = [_message_values(each) for each in batch]
-    result = await connection.execute(insert(messages).returning(*messages.c), rows)
-    by_id = {row.id: message_from_row(row) for row in result}
-    records = [by_id[row["id"]] for row in rows]
+    if not wanted:
+        return set()
+    await connection.execute(insert(messages), [row for _, row, _ in wanted])
     keys = [
         {
             "tenant_id": record.tenant_id,
@@ -355,7 +402,7 @@ async def _insert_all(connection: AsyncConnection, batch: Sequence[_Acceptance])
             "message_id": record.id,
             "created_at": each.now,
         }
-        for each, record in zip(batch, records, strict=True)
+        for each, _, record in wanted
         if each.idempotency_key is not None
     ]
     if keys:
@@ -371,16 +418,52 @@ async def _insert_all(connection: AsyncConnection, batch: Sequence[_Acceptance])
                 recorded_at=each.now,
                 applied=True,
             )
-            for each, record in zip(batch, records, strict=True)
+            for each, _, record in wanted
         ],
     )
-    await emit_accepted(connection, records)
-    return [Accepted(message=record, created=True) for record in records]
+    await emit_accepted(connection, [record for _, _, record in wanted])
+    return {record.id for _, _, record in wanted}
+
+
+def _accepted_record(row: dict[str, Any]) -> MessageRecord:
+    """The message as its row stores it (what reading it back would give)."""
+    return MessageRecord(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        channel=Channel(row["channel"]),
+        to=row["to_address"],
+        from_=row["from_address"],
+        body=row["body"],
+        encoding=row["encoding"],
+        segments=row["segments"],
+        status=Status(row["status"]),
+        purpose=Purpose(row["purpose"]),
+        metadata=row["metadata"],
+        template=row["template"],
+        template_variables=row["template_variables"],
+        content_sid=row["content_sid"],
+        content_variables=row["content_variables"],
+        media_urls=tuple(row["media_urls"]),
+        send_at=row["send_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        provider_sid=None,
+        error_code=None,
+        error_message=None,
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        lease_owner=None,
+        lease_expires_at=None,
+        idempotency_key=row["idempotency_key"],
+    )
 
 
 def _message_values(acceptance: _Acceptance) -> dict[str, Any]:
-    message, now = acceptance.message, acceptance.now
-    scheduled = message.send_at is not None and message.send_at > now
+    message = acceptance.message
+    # In UTC, as the database gives times back.
+    now = acceptance.now.astimezone(UTC)
+    send_at = None if message.send_at is None else message.send_at.astimezone(UTC)
+    scheduled = send_at is not None and send_at > now
     return {
         "id": ids.new_id(ids.MESSAGE, now),
         "tenant_id": acceptance.tenant_id,
@@ -398,11 +481,11 @@ def _message_values(acceptance: _Acceptance) -> dict[str, Any]:
         "content_sid": message.content_sid,
         "content_variables": _json_or_none(message.content_variables),
         "media_urls": list(message.media_urls),
-        "send_at": message.send_at,
+        "send_at": send_at,
         "created_at": now,
         "updated_at": now,
         "attempts": 0,
-        "next_attempt_at": message.send_at if scheduled else now,
+        "next_attempt_at": send_at if scheduled else now,
         "idempotency_key": acceptance.idempotency_key,
     }
 
