@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, any_, bindparam, delete, insert, or_, select, text, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from herald.domain.lifecycle import Status, Transition, apply_status
@@ -221,10 +222,13 @@ async def _record_receipts(
     new, the first of the batch to carry it, or it has none)."""
     keys = list(dict.fromkeys(r.receipt for r in reports if r.receipt is not None))
     recorded: set[str] = set()
-    if keys:
-        dialect = postgresql if is_postgresql(connection) else sqlite
+    if keys and is_postgresql(connection):
+        received = [_received(reports, key) for key in keys]
+        result = await connection.execute(_RECORD_RECEIPTS, {"keys": keys, "received": received})
+        recorded = set(result.scalars())
+    elif keys:
         statement = (
-            dialect.insert(webhook_receipts)
+            sqlite.insert(webhook_receipts)
             .values([{"key": key, "received_at": _received(reports, key)} for key in keys])
             .on_conflict_do_nothing()
             .returning(webhook_receipts.c.key)
@@ -244,6 +248,15 @@ def _received(reports: Sequence[StatusReport], key: str) -> datetime:
     return next(report.now for report in reports if report.receipt == key)
 
 
+# PostgreSQL: the keys as one array, so that the statement's text (and its prepared form) is
+# the same for any number of keys.
+_RECORD_RECEIPTS: Final = text(
+    "INSERT INTO webhook_receipts (key, received_at) "
+    "SELECT * FROM unnest(CAST(:keys AS varchar[]), CAST(:received AS timestamptz[])) "
+    "ON CONFLICT DO NOTHING RETURNING key"
+)
+
+
 async def _lock_messages(
     connection: AsyncConnection, reports: Sequence[StatusReport]
 ) -> list[MessageRecord]:
@@ -252,6 +265,9 @@ async def _lock_messages(
     ids = {r.message_id for r in reports if r.message_id is not None}
     if not (sids or ids):
         return []
+    if is_postgresql(connection):
+        rows = await connection.execute(_LOCK_NAMED, {"sids": list(sids), "ids": list(ids)})
+        return [message_from_row(row) for row in rows]
     m = messages.c
     named = []
     if sids:
@@ -260,6 +276,20 @@ async def _lock_messages(
         named.append(m.id.in_(ids))
     query = select(messages).where(or_(*named)).order_by(m.id).with_for_update()
     return [message_from_row(row) for row in await connection.execute(query)]
+
+
+# PostgreSQL: the SIDs and ids as arrays, one statement text for any batch.
+_LOCK_NAMED: Final = (
+    select(messages)
+    .where(
+        or_(
+            messages.c.provider_sid == any_(bindparam("sids", type_=ARRAY(String))),
+            messages.c.id == any_(bindparam("ids", type_=ARRAY(String))),
+        )
+    )
+    .order_by(messages.c.id)
+    .with_for_update()
+)
 
 
 def _newest(found: Sequence[MessageRecord], report: StatusReport) -> MessageRecord | None:
