@@ -101,6 +101,10 @@ class Servers:
             lifespan=lifespan,
             log_level=log_level,
             access_log=False,
+            # Whom to believe about a client's address is Herald's to decide
+            # (HERALD_TRUSTED_PROXIES); uvicorn's own rewriting would take X-Forwarded-For
+            # from any client on 127.0.0.1.
+            proxy_headers=False,
             http="auto" if header_timeout is None else protocol_with(header_timeout),
         )
         server = Server(config)

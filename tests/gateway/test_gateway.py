@@ -6,16 +6,21 @@ import dataclasses
 import json
 import socket
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from herald.domain.records import TenantSettings
 from herald.gateway import Gateway
 from herald.sandbox import Sandbox
 from herald.settings import Settings
-from herald.storage.crypto import generate_secret_key
+from herald.storage.apikeys import ApiKeyRepository
+from herald.storage.crypto import SecretBox, generate_secret_key
+from herald.storage.engine import create_engine
 from herald.storage.migrate import upgrade
+from herald.storage.tenants import TenantRepository
 from tests.gateway.gateway_helpers import free_port
 
 
@@ -119,3 +124,40 @@ async def test_sandbox_points_herald_at_the_emulator(tmp_path: Path) -> None:
     assert sandbox.settings.twilio_base_url == f"http://127.0.0.1:{settings.emulator_port}"
     assert sandbox.settings.secret_key == (tmp_path / "secret_key").read_text().strip()
     assert dataclasses.replace(sandbox.settings, secret_key="").secret_key == ""
+
+
+async def test_a_loopback_client_cannot_name_its_own_address(database_url: str) -> None:
+    """Without trusted proxies, the HTTP server passes `X-Forwarded-For` through untouched
+    and Herald ignores it: 21 code requests from 127.0.0.1, each claiming another address,
+    meet the per-address limit of 20 (`HERALD_TRUSTED_PROXIES` decides whom to believe)."""
+    await upgrade(database_url)
+    secret_key = generate_secret_key()
+    engine = create_engine(database_url)
+    try:
+        now = datetime.now(UTC)
+        tenant = await TenantRepository(engine, SecretBox(secret_key)).create(
+            "shop", now=now, settings=TenantSettings(default_sender="+31687654321")
+        )
+        api_key = (await ApiKeyRepository(engine).create(tenant.id, now=now)).key
+    finally:
+        await engine.dispose()
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    gateway = Gateway(
+        Settings(database_url=database_url, secret_key=secret_key, port=port), run_worker=False
+    )
+    await gateway.start(sockets=[sock])
+    statuses = []
+    try:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {api_key}"}) as http:
+            for n in range(21):
+                async with http.post(
+                    f"http://127.0.0.1:{port}/v1/verifications",
+                    json={"to": f"+316123456{n:02d}", "channel": "sms"},
+                    headers={"X-Forwarded-For": f"198.51.100.{n + 1}"},
+                ) as response:
+                    statuses.append(response.status)
+    finally:
+        await gateway.stop()
+        sock.close()
+    assert statuses == [201] * 20 + [429]
