@@ -292,7 +292,8 @@ def _percentiles(latencies: list[float]) -> tuple[float, float]:
     return cuts[49] * 1000, cuts[98] * 1000
 
 
-def _texts(number: str) -> bool:
+def can_text(number: str) -> bool:
+    """Whether Herald takes `number` as an SMS recipient."""
     try:
         return parse_address(number).number.can_receive_sms
     except InvalidPhoneNumber:
@@ -301,7 +302,7 @@ def _texts(number: str) -> bool:
 
 def recipients(count: int) -> list[str]:
     """`count` numbers that end `delivered`: `+1 NPA 555 01 0X` across the valid area codes."""
-    area_codes = [npa for npa in range(201, 1000) if _texts(f"+1{npa}5550100")]
+    area_codes = [npa for npa in range(201, 1000) if can_text(f"+1{npa}5550100")]
     return [
         f"+1{area_codes[(index // 10) % len(area_codes)]}5550{100 + index % 10}"
         for index in range(count)

@@ -9,7 +9,8 @@ temporary file), this process migrates it, starts the Twilio emulator in a proce
 runs `herald serve` in another process, as an operator would. It drives HTTP with aiohttp
 (keep-alive, `--concurrency` requests in flight) and reports:
 
-1. accepted sends/s through `POST /v1/messages` (gateway without its worker) beside the floor:
+1. accepted sends/s through `POST /v1/messages` (gateway without its worker), each to a number
+   not sent to before in the run, beside the floor:
    one row committed per transaction into a table shaped like a message, by as many tasks,
    through asyncpg or aiosqlite (`gateway_floors.py`); rounds alternate floor and gateway;
 2. p50/p99 latency of those sends;
@@ -31,6 +32,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import functools
 import os
 import secrets
 import socket
@@ -51,7 +53,7 @@ from sqlalchemy import func, select, update
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from emulator_load import MESSAGES_PATH, Child, recipients, wait_ready
+from emulator_load import MESSAGES_PATH, Child, can_text, recipients, wait_ready
 from gateway_floors import callback_floor_app, commit_floor
 from herald.api.deps import utc_now
 from herald.domain.records import TenantSettings, TwilioCredentials
@@ -244,13 +246,31 @@ async def post_all(
     return Rate(len(bodies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, used / len(bodies) * 1e6)
 
 
-def send_requests(count: int, api_key: str) -> list[tuple[bytes, dict[str, str]]]:
-    """`count` JSON sends to distinct recipients that end `delivered` at the emulator."""
-    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+@functools.cache
+def _area_codes() -> tuple[int, ...]:
+    """US/Canadian area codes whose `NPA 3XX XXXX` numbers Herald takes as SMS recipients."""
+    return tuple(
+        npa
+        for npa in range(201, 1000)
+        if all(can_text(f"+1{npa}{local}") for local in ("3000000", "3999999"))
+    )
+
+
+def fresh_recipients(count: int, start: int) -> list[str]:
+    """`count` numbers no other call with another `start` range gives (recipients of a bulk
+    send are mostly new: a number parsed before is answered from Herald's cache); every one
+    ends `delivered` at the emulator."""
+    codes = _area_codes()
     return [
-        (f'{{"channel":"sms","to":"{to}","body":"{BODY}"}}'.encode(), headers)
-        for to in recipients(count)
+        f"+1{codes[index % len(codes)]}{3_000_000 + index // len(codes)}"
+        for index in range(start, start + count)
     ]
+
+
+def send_requests(to: list[str], api_key: str) -> list[tuple[bytes, dict[str, str]]]:
+    """A JSON send to each recipient."""
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    return [(f'{{"channel":"sms","to":"{each}","body":"{BODY}"}}'.encode(), headers) for each in to]
 
 
 def callback_requests(
@@ -399,13 +419,13 @@ async def measure_accepts(
     url = setup.gateway + "/v1/messages"
     with process([HERALD, "serve", "--no-worker"], setup.gateway, setup.env) as gateway:
         await wait_ready(session, setup.gateway + "/healthz")
-        await post_all(
-            session, url, send_requests(WARM_UP, setup.api_key), args.concurrency, expect=202
-        )
+        warm_up = send_requests(fresh_recipients(WARM_UP, 0), setup.api_key)
+        await post_all(session, url, warm_up, args.concurrency, expect=202)
         for number in range(args.rounds):
             ids = [f"fl_{number}_{index}" for index in range(args.messages)]
             floor = Rate(await commit_floor(setup.url, ids, args.concurrency, BODY))
-            sends = send_requests(args.messages, setup.api_key)
+            to = fresh_recipients(args.messages, WARM_UP + number * args.messages)
+            sends = send_requests(to, setup.api_key)
             run = await post_all(session, url, sends, args.concurrency, expect=202, server=gateway)
             pairs.append((run, floor))
     return pairs
@@ -514,12 +534,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--messages", type=int, default=1000, help="sends per round")
+    parser.add_argument("--messages", type=int, default=4000, help="sends per round")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     parser.add_argument(
-        "--dispatch", type=int, default=300, help="messages dispatched, and callbacks per round"
+        "--dispatch", type=int, default=1000, help="messages dispatched, and callbacks per round"
     )
-    parser.add_argument("--rounds", type=int, default=2, help="rounds; medians are reported")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported")
     parser.add_argument(
         "--databases", default="postgresql,sqlite", help="postgresql, sqlite or both"
     )
