@@ -122,7 +122,8 @@ async def run(
             if extra is not None:
                 extra.start()
             echo(_sandbox_banner(gateway, info) if sandbox is not None else _banner(gateway))
-            failed = await until_stopped(stop, gateway, extra)
+            with eventloop.frozen_heap():
+                failed = await until_stopped(stop, gateway, extra)
             echo("Stopping Herald ...")
         finally:
             if extra is not None:
@@ -163,7 +164,8 @@ async def run_extra(settings: Settings, sock: socket.socket, *, parent: int) -> 
     gateway = Gateway(load_secret_key(settings, create=False), run_worker=False)
     await gateway.start(sockets=[sock])
     try:
-        await watch_parent(parent, stop)
+        with eventloop.frozen_heap():
+            await watch_parent(parent, stop)
     finally:
         await gateway.stop()
 

@@ -72,7 +72,8 @@ async def run(
         try:
             limits = "global (Redis)" if settings.redis_url else "per process"
             echo(f"Herald worker sending through {settings.twilio_base_url}; rate limits {limits}.")
-            await until_stopped(stop, gateway)
+            with eventloop.frozen_heap():
+                await until_stopped(stop, gateway)
             echo("Stopping the worker ...")
         finally:
             await gateway.stop()
