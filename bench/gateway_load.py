@@ -331,11 +331,13 @@ async def keep_backlog(url: str, count: int) -> None:
 
 
 async def await_dispatch(url: str, total: int, server: Child) -> Rate:
-    """Poll the outbox until nothing is `accepted`; hand-overs/s from the first to the last."""
+    """Poll the outbox until nothing is `accepted`; hand-overs/s from the first to the last,
+    and the server's CPU over the same span (its start-up excluded)."""
     engine = create_engine(url)
     query = select(func.count()).where(messages.c.status == "accepted")
-    cpu = server.cpu()
+    cpu = 0.0
     first = last = 0.0
+    counted = total  # messages still to hand over when the first hand-over was seen
     deadline = time.monotonic() + DISPATCH_TIMEOUT
     try:
         while True:
@@ -343,7 +345,7 @@ async def await_dispatch(url: str, total: int, server: Child) -> Rate:
                 left = int(await connection.scalar(query) or 0)
             moment = time.perf_counter()
             if left < total and not first:
-                first = moment
+                first, cpu, counted = moment, server.cpu(), left
             if left == 0:
                 last = moment
                 break
@@ -354,7 +356,9 @@ async def await_dispatch(url: str, total: int, server: Child) -> Rate:
             await asyncio.sleep(POLL_SECONDS)
     finally:
         await engine.dispose()
-    return Rate(total / max(last - first, POLL_SECONDS), cpu_us=(server.cpu() - cpu) / total * 1e6)
+    counted = max(counted, 1)
+    used = server.cpu() - cpu
+    return Rate(counted / max(last - first, POLL_SECONDS), cpu_us=used / counted * 1e6)
 
 
 async def sent_sids(url: str, count: int) -> list[str]:
