@@ -181,3 +181,64 @@ async def test_renew_extends_the_lease(engine: AsyncEngine, tenant: Tenant) -> N
     assert await outbox.renew(message_id, "w1", now=later(20), lease_seconds=LEASE)
     assert await outbox.claim("w2", now=later(LEASE + 1), lease_seconds=LEASE, limit=10) == []
     assert await outbox.mark_sent(message_id, "w1", now=later(LEASE + 2), provider_sid="SM1")
+
+
+async def test_finishes_at_once_are_each_recorded_as_alone(
+    engine: AsyncEngine, tenant: Tenant
+) -> None:
+    """Outcomes recorded at the same time share a transaction, yet each is checked and
+    written as if alone: held messages move (sent, failed with the provider's code), an
+    expired lease, a message never claimed and a second word on a message already finished
+    are refused, and each recorded outcome has its history entry and event."""
+    ids = await _accept(engine, tenant, 12)
+    outbox = Outbox(engine)
+    claimed = [m.id for m in await outbox.claim("w1", now=NOW, lease_seconds=LEASE, limit=11)]
+    [unclaimed] = set(ids) - set(claimed)
+    sent, failed, late = claimed[:5], claimed[5:10], claimed[10]
+    answers = await asyncio.gather(
+        *(
+            outbox.mark_sent(message_id, "w1", now=later(2), provider_sid=f"SM{n}")
+            for n, message_id in enumerate(sent)
+        ),
+        *(
+            outbox.mark_failed(
+                message_id, "w1", now=later(2), error_code=30008, error_message="Unknown error"
+            )
+            for message_id in failed
+        ),
+        outbox.mark_sent(sent[0], "w1", now=later(2), provider_sid="SM-again"),
+        outbox.mark_sent(late, "w1", now=later(LEASE + 1), provider_sid="SM-late"),
+        outbox.mark_sent(unclaimed, "w1", now=later(2), provider_sid="SM-unclaimed"),
+    )
+    assert answers == [True] * 10 + [False, False, False]
+    repository = MessageRepository(engine)
+    for n, message_id in enumerate(sent):
+        message = await repository.get(tenant.id, message_id)
+        assert message is not None
+        assert (message.status, message.provider_sid, message.lease_owner) == (
+            Status.QUEUED,
+            f"SM{n}",
+            None,
+        )
+    for message_id in failed:
+        message = await repository.get(tenant.id, message_id)
+        assert message is not None
+        assert (message.status, message.error_code, message.next_attempt_at) == (
+            Status.FAILED,
+            30008,
+            None,
+        )
+        history = await repository.history(tenant.id, message_id)
+        assert history is not None
+        assert (history[-1].status, history[-1].error_code, history[-1].source) == (
+            Status.FAILED,
+            30008,
+            HistorySource.WORKER,
+        )
+    for message_id in (late, unclaimed):
+        message = await repository.get(tenant.id, message_id)
+        assert message is not None
+        assert (message.status, message.provider_sid) == (Status.ACCEPTED, None)
+    events = await EventRepository(engine).list_after(tenant.id, limit=100)
+    moved = [event for event in events if event.payload["previous_status"] == "accepted"]
+    assert sorted(event.payload["message_id"] for event in moved) == sorted(sent + failed)

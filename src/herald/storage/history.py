@@ -73,6 +73,9 @@ class NewHistoryEntry:
     occurred_at: datetime
     recorded_at: datetime
     applied: bool
+    provider_status: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
 
 
 async def append_histories(connection: AsyncConnection, entries: Sequence[NewHistoryEntry]) -> None:
@@ -83,6 +86,9 @@ async def append_histories(connection: AsyncConnection, entries: Sequence[NewHis
             {
                 "message_id": entry.message_id,
                 "status": entry.status.value,
+                "provider_status": entry.provider_status,
+                "error_code": entry.error_code,
+                "error_message": entry.error_message,
                 "source": entry.source.value,
                 "occurred_at": entry.occurred_at,
                 "recorded_at": entry.recorded_at,

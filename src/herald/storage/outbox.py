@@ -11,21 +11,35 @@ The protocol (docs/storage.md has the long form):
    answers False otherwise: another worker may have taken the message over, and the first
    worker's late word must not overwrite the second's.
 3. A worker that dies holds nothing for long: once its lease expires the message is due again.
+
+The final words (`mark_sent`, `mark_failed`) of sends finishing together are recorded in one
+transaction (`herald.storage.group_commit`): the messages are locked in the order of their
+ids, each lease checked as if alone, and the updates, history entries and events written with
+one statement per table.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from herald.domain.lifecycle import Status, apply_status
 from herald.domain.records import HistorySource, MessageRecord
 from herald.errors import InvalidInput
-from herald.storage.dialect import claim_statement, write_transaction
-from herald.storage.history import append_history, emit_status_changed, message_from_row
+from herald.storage.dialect import claim_statement, in_write_transaction, write_transaction
+from herald.storage.events import MESSAGE_STATUS_CHANGED, NewEvent, append_events
+from herald.storage.group_commit import GroupCommit
+from herald.storage.history import (
+    NewHistoryEntry,
+    append_histories,
+    message_from_row,
+    status_changed_payload,
+)
 from herald.storage.schema import messages
 
 _WAITING = (Status.ACCEPTED.value, Status.SCHEDULED.value)
@@ -36,6 +50,8 @@ class Outbox:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # Sends finishing together record their outcomes in one transaction.
+        self._finishes = GroupCommit(self._finish_many, self._finish_alone)
 
     async def claim(
         self, worker_id: str, *, now: datetime, lease_seconds: float, limit: int
@@ -197,57 +213,143 @@ class Outbox:
         error_code: int | None = None,
         error_message: str | None = None,
     ) -> bool:
+        finish = _Finish(
+            message_id,
+            worker_id,
+            now,
+            reported,
+            values,
+            _Detail(provider_status, error_code, error_message),
+        )
+        if in_write_transaction():
+            return await self._finish_alone(finish)  # the caller's transaction holds the lock
+        return await self._finishes.submit(finish)
+
+    async def _finish_alone(self, finish: _Finish) -> bool:
         async with write_transaction(self._engine) as connection:
-            before = await _held_row(connection, message_id, worker_id, now)
-            if before is None:
-                return False
-            transition = apply_status(before.status, reported)
-            row = (
-                await connection.execute(
-                    update(messages)
-                    .where(messages.c.id == message_id)
-                    .values(
-                        **values,
-                        status=transition.current.value,
-                        next_attempt_at=None,
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        updated_at=now,
-                    )
-                    .returning(*messages.c)
-                )
-            ).one()
-            await append_history(
-                connection,
-                message_id=message_id,
-                status=reported,
+            [done] = await _finish_all(connection, [finish])
+            return done
+
+    async def _finish_many(self, batch: Sequence[_Finish]) -> list[bool]:
+        async with write_transaction(self._engine) as connection:
+            return await _finish_all(connection, batch)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Detail:
+    """What the provider said, kept in the history entry of a finished attempt."""
+
+    provider_status: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Finish:
+    """A worker's final word on a message it holds: the status and the columns to set."""
+
+    message_id: str
+    worker_id: str
+    now: datetime
+    reported: Status
+    values: dict[str, Any]  # provider_sid, error_code, error_message
+    detail: _Detail
+
+
+async def _finish_all(connection: AsyncConnection, batch: Sequence[_Finish]) -> list[bool]:
+    """Record each finish whose message its worker still holds, in order; one statement per
+    table for the batch. True for each recorded, False for each whose lease was lost."""
+    ids = sorted({finish.message_id for finish in batch})
+    query = select(messages).where(messages.c.id.in_(ids)).order_by(messages.c.id).with_for_update()
+    current = {row.id: message_from_row(row) for row in await connection.execute(query)}
+    done: list[bool] = []
+    finished: list[MessageRecord] = []
+    entries: list[NewHistoryEntry] = []
+    new_events: list[NewEvent] = []
+    for finish in batch:
+        before = current.get(finish.message_id)
+        if before is None or not _holds(before, finish.worker_id, finish.now):
+            done.append(False)
+            continue
+        transition = apply_status(before.status, finish.reported)
+        after = dataclasses.replace(
+            before,
+            **finish.values,
+            status=transition.current,
+            next_attempt_at=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=finish.now,
+        )
+        current[after.id] = after  # a second word on it in this batch finds the lease gone
+        finished.append(after)
+        detail = finish.detail
+        entries.append(
+            NewHistoryEntry(
+                message_id=after.id,
+                status=finish.reported,
                 source=HistorySource.WORKER,
-                occurred_at=now,
-                recorded_at=now,
+                occurred_at=finish.now,
+                recorded_at=finish.now,
                 applied=transition.changed,
-                provider_status=provider_status,
-                error_code=error_code,
-                error_message=error_message,
+                provider_status=detail.provider_status,
+                error_code=detail.error_code,
+                error_message=detail.error_message,
             )
-            if transition.changed:
-                await emit_status_changed(
-                    connection,
-                    message_from_row(row),
-                    previous=before.status,
-                    occurred_at=now,
-                    now=now,
-                )
-            return True
+        )
+        if transition.changed:
+            payload = status_changed_payload(after, before.status, finish.now)
+            new_events.append(
+                NewEvent(after.tenant_id, MESSAGE_STATUS_CHANGED, payload, finish.now)
+            )
+        done.append(True)
+    if finished:
+        await connection.execute(
+            _FINISH,
+            [
+                {
+                    "message_id": message.id,
+                    "status": message.status.value,
+                    "provider_sid": message.provider_sid,
+                    "error_code": message.error_code,
+                    "error_message": message.error_message,
+                    "updated_at": message.updated_at,
+                }
+                for message in finished
+            ],
+        )
+        await append_histories(connection, entries)
+    if new_events:
+        await append_events(connection, new_events)
+    return done
+
+
+# Built once: every finish sets the same columns, whatever its kind.
+_FINISH: Final = (
+    update(messages)
+    .where(messages.c.id == bindparam("message_id"))
+    .values(
+        status=bindparam("status"),
+        provider_sid=bindparam("provider_sid"),
+        error_code=bindparam("error_code"),
+        error_message=bindparam("error_message"),
+        next_attempt_at=None,
+        lease_owner=None,
+        lease_expires_at=None,
+        updated_at=bindparam("updated_at"),
+    )
+)
+
+
+def _holds(message: MessageRecord, worker_id: str, now: datetime) -> bool:
+    """Whether `worker_id`'s lease on `message` is live at `now`."""
+    return (
+        message.lease_owner == worker_id
+        and message.lease_expires_at is not None
+        and message.lease_expires_at > now
+    )
 
 
 def _held(message_id: str, worker_id: str, now: datetime) -> ColumnElement[bool]:
     m = messages.c
     return and_(m.id == message_id, m.lease_owner == worker_id, m.lease_expires_at > now)
-
-
-async def _held_row(
-    connection: AsyncConnection, message_id: str, worker_id: str, now: datetime
-) -> MessageRecord | None:
-    query = select(messages).where(_held(message_id, worker_id, now)).with_for_update()
-    row = (await connection.execute(query)).first()
-    return None if row is None else message_from_row(row)
