@@ -35,9 +35,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from herald.domain.lifecycle import Status
 from herald.storage.engine import create_engine
 from tests.gateway.gateway_helpers import free_port
-from tests.scaleout.cluster import Cluster, body, recipient, wait_until_up
+from tests.scaleout.cluster import Cluster, body, recipient, wait_for, wait_until_up
 
 API_STARTUP_SECONDS = 120.0
+WORKER_BANNER = "Herald worker sending through"
+"""What `herald worker` prints once it is started (`herald.cli.worker`)."""
 """On a busy machine importing Herald alone can take longer than the cluster's 30 s."""
 MAX_RETRY_AFTER = 5.0
 """Seconds a retried POST waits at most, whatever Retry-After says."""
@@ -209,6 +211,15 @@ class CallbackCluster(Cluster):
         killed = time.monotonic()
         self.workers[index] = self.start_worker(**self._worker_options)
         return killed
+
+    async def workers_up(self, within: float = API_STARTUP_SECONDS) -> None:
+        """Wait until every current worker has printed its banner: from then on it stops
+        gracefully on SIGTERM (while still importing, the signal ends it with exit -15)."""
+
+        async def up() -> bool:
+            return all(WORKER_BANNER in self.output(worker) for worker in self.workers)
+
+        await wait_for(up, within=within)
 
     # -- what the database says ----------------------------------------------------------------
 

@@ -177,6 +177,11 @@ class Cluster:
         process.send_signal(signal.SIGTERM)
         return process.wait(timeout=STOP_SECONDS)
 
+    def output(self, process: subprocess.Popen[bytes]) -> str:
+        """What `process` (started here) has printed so far."""
+        log = self._logs[self._processes.index(process)]
+        return log.read_text(errors="replace")
+
     def logs(self) -> str:
         """What every process printed, for a failing assertion's message."""
         return "\n".join(
