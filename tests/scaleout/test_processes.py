@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -72,6 +73,54 @@ async def test_two_processes_share_the_port_and_stop_together(cluster: Cluster) 
     first.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(first.wait, 60) == 0, cluster.logs()
     assert gone(extra)
+
+
+def established(pid: int, port: int) -> int:
+    """Connections to local `port` that process `pid` holds, read from /proc."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = str(fd.readlink())
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text(encoding="ascii").splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01" and fields[9] in inodes:  # ESTABLISHED
+                count += 1
+    return count
+
+
+@pytest.mark.postgres
+async def test_kept_open_connections_are_spread_over_the_processes(cluster: Cluster) -> None:
+    """Sixteen clients that open their connections at once and keep them: each process holds
+    some of them (sharing one socket, the first to wake took them all)."""
+    await cluster.start_emulator()
+    await cluster.prepare(senders=1, rate=1000)
+    api = await cluster.start_api(processes=2)
+    first = cluster.last_started
+    [extra] = children(first.pid)
+    port = int(api.rsplit(":", 1)[1])
+    headers = {"Authorization": f"Bearer {cluster.api_key}"}
+    connector = aiohttp.TCPConnector(limit=16)
+    held: list[tuple[int, int]] = []
+    async with aiohttp.ClientSession(headers=headers, connector=connector) as http:
+
+        async def client(number: int) -> None:
+            for index in range(5):
+                payload = {"channel": "sms", "to": f"+14155{number:02d}{index:04d}", "body": "hi"}
+                async with http.post(f"{api}/v1/messages", json=payload) as response:
+                    assert response.status == 202
+
+        await asyncio.gather(*(client(number) for number in range(16)))
+        held.append((established(first.pid, port), established(extra, port)))
+    [(by_first, by_extra)] = held
+    assert by_first > 0
+    assert by_extra > 0
+    first.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(first.wait, 60) == 0, cluster.logs()
 
 
 @pytest.mark.postgres

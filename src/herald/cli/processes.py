@@ -1,8 +1,12 @@
 """`herald serve --processes N`: more HTTP processes on the one port, to use more cores.
 
 The first process binds the port and starts N - 1 others (`herald serve --no-worker`), each
-handed the listening socket; the kernel gives each new connection to one of them. The first
-process also runs the worker (unless `--no-worker`) and prints the banner. SIGINT or SIGTERM
+handed a listening socket. On Linux each process gets a socket of its own on the port
+(`SO_REUSEPORT`), and the kernel spreads new connections evenly among them; sharing one socket,
+whichever process woke first took every connection of a burst, so that the clients that keep
+their connections open (proxies, load balancers, busy applications) all landed on one process.
+Elsewhere the processes share one socket. The first process also runs the worker (unless
+`--no-worker`) and prints the banner. SIGINT or SIGTERM
 to it stops them all, each finishing the requests it has in progress. If one of the others
 exits by itself, the first stops the rest and exits with status 1, so that whatever supervises
 Herald (systemd, a container runtime) can start it again. An extra process whose first process
@@ -22,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from typing import Final
 
 from herald.errors import ConfigurationError
@@ -55,14 +60,36 @@ def check_processes(settings: Settings, processes: int) -> None:
         )
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket listening on `host:port`, inheritable by the extra processes."""
+def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """`count` sockets for the processes serving `host:port`, inheritable: one each on Linux
+    (`SO_REUSEPORT`), else one shared by all. `ConfigurationError` if the port is taken."""
+    if count == 1 or not _SPREADS_CONNECTIONS:
+        sock = _bound(host, port, reuse_port=False)
+        return [sock] * count
+    # SO_REUSEPORT would also let this join a port another Herald holds with it: make sure the
+    # port is free first.
+    if port:
+        _bound(host, port, reuse_port=False, listen=False).close()
+    first = _bound(host, port, reuse_port=True)
+    port = first.getsockname()[1]
+    return [first, *(_bound(host, port, reuse_port=True) for _ in range(count - 1))]
+
+
+# Linux hashes each new connection to one of the sockets sharing a port; other systems give
+# every connection to one of them.
+_SPREADS_CONNECTIONS: Final = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def _bound(host: str, port: int, *, reuse_port: bool, listen: bool = True) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(2048)
+        if listen:
+            sock.listen(2048)
     except OSError as exc:
         sock.close()
         raise ConfigurationError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
@@ -73,17 +100,22 @@ def listening_socket(host: str, port: int) -> socket.socket:
 class ExtraProcesses:
     """The `herald serve --no-worker` processes sharing the first process's socket."""
 
-    def __init__(self, count: int, sock: socket.socket) -> None:
-        self._count = count
-        self._socket = sock
+    def __init__(self, sockets: Sequence[socket.socket], *, own: socket.socket) -> None:
+        self._sockets = list(sockets)
+        self._own = own
         self._children: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
-        """Start them; each inherits this process's environment and the socket."""
-        fd = self._socket.fileno()
-        argv = [sys.executable, "-m", "herald", "serve", "--no-worker", INHERIT_OPTION, str(fd)]
-        for _ in range(self._count):
+        """Start one per socket; each inherits this process's environment and its socket."""
+        for sock in self._sockets:
+            fd = sock.fileno()
+            argv = [sys.executable, "-m", "herald", "serve", "--no-worker", INHERIT_OPTION, str(fd)]
             self._children.append(subprocess.Popen(argv, pass_fds=(fd,)))  # noqa: S603
+        for sock in self._sockets:
+            if sock is not self._own:
+                # Its process holds it now; kept open here, connections the kernel queued on
+                # it would wait for ever once that process is gone.
+                sock.close()
 
     async def exited(self) -> int:
         """Wait until one of them exits by itself; its exit status."""

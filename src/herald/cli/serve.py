@@ -27,7 +27,7 @@ from herald.cli.processes import (
     ExtraProcesses,
     check_processes,
     inherited_socket,
-    listening_socket,
+    listening_sockets,
     watch_parent,
 )
 from herald.domain.records import TwilioCredentials
@@ -113,9 +113,9 @@ async def run(
             await _configure_default_tenant(settings)
         sockets = None
         if settings.processes > 1:
-            sock = listening_socket(settings.host, settings.port)
-            sockets = [sock]
-            extra = ExtraProcesses(settings.processes - 1, sock)
+            own, *others = listening_sockets(settings.host, settings.port, settings.processes)
+            sockets = [own]
+            extra = ExtraProcesses(others, own=own)
         gateway = Gateway(settings, run_worker=worker)
         await gateway.start(sockets=sockets)
         try:
