@@ -63,7 +63,7 @@ def check_processes(settings: Settings, processes: int) -> None:
 def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     """`count` sockets for the processes serving `host:port`, inheritable: one each on Linux
     (`SO_REUSEPORT`), else one shared by all. `ConfigurationError` if the port is taken."""
-    if count == 1 or not _SPREADS_CONNECTIONS:
+    if not _SPREADS_CONNECTIONS:
         sock = _bound(host, port, reuse_port=False)
         return [sock] * count
     # SO_REUSEPORT would also let this join a port another Herald holds with it: make sure the

@@ -2,7 +2,7 @@
 
 Accepting a message writes its row, its idempotency record, the first entry of its history,
 its `message.status_changed` event and that event's deliveries, after checking the recipient's
-opt-out. Statement by statement that is six round trips per batch, each with its parameters
+opt-out. Statement by statement that is six statements per batch, each with its parameters
 processed row by row. On PostgreSQL one statement does it all: each column of the batch travels
 as one array, `unnest` turns the arrays back into rows, and data-modifying `WITH` clauses write
 every table from them. The statement's text never changes with the batch's size, so it is
