@@ -53,8 +53,10 @@ def create_api(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.herald = deps
+    # The last added runs first: the size and time limits, the text checks, the answer to an
+    # unexpected error, then the direct path of a send.
+    app.add_middleware(messages.DirectSend)
     install_problem_handlers(app)
-    # The last added runs first: the size and time limits, then the text checks.
     app.add_middleware(InputGuard)
     app.add_middleware(
         BodySizeLimit,

@@ -27,9 +27,9 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from herald.api.limits import replay, send_problem
+from herald.api.limits import read_all, replay, send_problem
 from herald.domain.problems import ProblemCode, ProblemError
 
 _NUL: Final = "\x00"
@@ -56,12 +56,7 @@ class InputGuard:
         if not _reads_json(scope):
             await self._app(scope, receive, send)
             return
-        messages: list[Message] = []
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                break
+        messages = await read_all(receive)
         body = b"".join(each.get("body", b"") for each in messages)
         fault = body_fault(body)
         if fault is not None:

@@ -125,6 +125,16 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
+async def read_all(receive: Receive) -> list[Message]:
+    """The request's messages up to its last body part (or a disconnect), for `replay`."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
+
+
 def replay(messages: list[Message], receive: Receive) -> Receive:
     """A `receive` that returns `messages` first, then what `receive` returns."""
     pending = list(messages)

@@ -12,19 +12,22 @@ different request is `409 idempotency_conflict`. A new message is `202 Accepted`
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 
-from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BeforeValidator
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from herald.api.auth import CurrentTenant
 from herald.api.deps import ApiDeps, Deps
+from herald.api.limits import read_all, replay
 from herald.api.message_views import (
     AcceptedMessageView,
     MessageDetailView,
@@ -121,45 +124,86 @@ async def _send(
     return _answer(accepted_view(accepted.message, plan.warnings), replayed=False)
 
 
-class _SendRoute(APIRoute):
-    """`POST /v1/messages` with a direct path for a well-formed, authenticated request.
+class DirectSend:
+    """ASGI middleware answering a well-formed, authenticated `POST /v1/messages` itself.
 
-    The busiest route: FastAPI's dependency solving alone costs about as much as committing
-    the message (docs/benchmarks.md). A request with a JSON object body that validates, a
-    live API key and no query string is read here, as FastAPI would read it, and sent through
-    the same `_send`; any other request goes to FastAPI's handler, which answers it with the
-    same problems as every other route (and `/openapi.json` describes the route as declared).
+    The busiest request: FastAPI's routing and dependency solving cost about a third as much
+    as the rest of an accept (docs/benchmarks.md). A send with `Content-Type:
+    application/json` exactly, no query string, a JSON object that validates and a live API
+    key is read here, as FastAPI would read it, and sent through the same `_send`; its errors
+    are answered by the app's own exception handlers (one no handler takes goes on up, to be
+    answered `internal_error`). Any other request, and every other route, goes on to the app
+    with its body unread, so refusals are FastAPI's (and `/openapi.json` describes the route
+    as declared). It runs inside the body limits and the input guard (`create_api`).
     """
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        declared = super().get_route_handler()
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
 
-        async def handler(request: Request) -> Response:
-            direct = await _direct_request(request)
-            if direct is None:
-                return await declared(request)
-            payload, tenant, deps = direct
-            key = _checked_key(request.headers.get("idempotency-key"))
-            return await _send(payload, tenant, deps, key)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _may_be_direct(scope):
+            await self._app(scope, receive, send)
+            return
+        received = await read_all(receive)
+        receive = replay(received, receive)
+        app: FastAPI = scope["app"]
+        direct = await _direct_request(scope, received, app.state.herald)
+        if direct is None:
+            await self._app(scope, receive, send)
+            return
+        payload, tenant, deps = direct
+        request = Request(scope, receive)
+        try:
+            response = await _send(
+                payload, tenant, deps, _checked_key(request.headers.get("idempotency-key"))
+            )
+        except Exception as exc:
+            handler = _handler_for(app, exc)
+            if handler is None:
+                raise
+            answer = handler(request, exc)
+            response = await answer if inspect.isawaitable(answer) else answer
+        await response(scope, receive, send)
 
-        return handler
+
+def _may_be_direct(scope: Scope) -> bool:
+    return (
+        scope["type"] == "http"
+        and scope["method"] == "POST"
+        and scope["path"] == "/v1/messages"
+        and not scope.get("root_path")
+        and not scope["query_string"]
+    )
 
 
-async def _direct_request(request: Request) -> tuple[SendMessageRequest, Tenant, ApiDeps] | None:
+async def _direct_request(
+    scope: Scope, received: list[Message], deps: ApiDeps
+) -> tuple[SendMessageRequest, Tenant, ApiDeps] | None:
     """The request's message, tenant and deps if nothing about it needs FastAPI's answer."""
-    headers = request.headers
-    if request.scope["query_string"] or headers.get("content-type") != "application/json":
+    headers = Headers(scope=scope)
+    if headers.get("content-type") != "application/json" or received[-1]["type"] != "http.request":
         return None
     scheme, key = get_authorization_scheme_param(headers.get("authorization"))
     if scheme.lower() != "bearer" or not key:
         return None
+    body = b"".join(message.get("body", b"") for message in received)
     try:
-        payload = SendMessageRequest.model_validate(json.loads(await request.body()))
+        payload = SendMessageRequest.model_validate(json.loads(body))
     except (ValueError, RecursionError):  # a ValidationError, bad JSON or UTF-8 among them
         return None
-    deps: ApiDeps = request.app.state.herald
     tenant = await deps.api_keys.authenticate(key)
     return None if tenant is None else (payload, tenant, deps)
+
+
+def _handler_for(app: FastAPI, exc: Exception) -> Callable[[Request, Exception], Any] | None:
+    """The handler the app's routes would have given `exc` (not the catch-all `Exception`)."""
+    for kind in type(exc).__mro__:
+        if kind is Exception:
+            return None
+        handler = app.exception_handlers.get(kind)
+        if handler is not None:
+            return cast("Callable[[Request, Exception], Any]", handler)
+    return None
 
 
 router.add_api_route(
@@ -177,7 +221,6 @@ router.add_api_route(
         },
         **problem_responses(401, 409, 413, 422, 503),
     },
-    route_class_override=_SendRoute,
 )
 
 
