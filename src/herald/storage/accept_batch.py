@@ -5,7 +5,8 @@ its `message.status_changed` event and that event's deliveries, after checking t
 opt-out. Statement by statement that is six statements per batch, each with its parameters
 processed row by row. On PostgreSQL one statement does it all: each column of the batch travels
 as one array, `unnest` turns the arrays back into rows, and data-modifying `WITH` clauses write
-every table from them. The statement's text never changes with the batch's size, so it is
+every table from them, after taking each tenant's event lock (`order_tenant_events`). The
+statement's text never changes with the batch's size, so it is
 prepared once per connection.
 
 The rows are the same as those of the statement-by-statement path (SQLite's), which the storage
@@ -22,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from herald.domain.records import HistorySource
+from herald.storage.dialect import EVENTS_LOCK_PREFIX
 from herald.storage.events import MESSAGE_STATUS_CHANGED
 
 # Each batch column: its name and its PostgreSQL array type. JSON travels as text; None as
@@ -62,6 +64,11 @@ _NAMES: Final = ", ".join(name for name, _ in _COLUMNS)
 ACCEPT_BATCH: Final = text(f"""
 WITH batch AS (
     SELECT * FROM unnest({_UNNEST}) WITH ORDINALITY AS b({_NAMES}, position)
+), locked AS (
+    -- `order_tenant_events` for every tenant of the batch, in order, before any event id
+    -- is taken: `appended` reads this first.
+    SELECT pg_advisory_xact_lock(hashtextextended(:events_lock || tenant_id, 0)) AS held
+    FROM (SELECT DISTINCT tenant_id FROM batch ORDER BY tenant_id) AS tenants
 ), wanted AS (
     SELECT * FROM batch
     WHERE opt_out_address IS NULL OR NOT EXISTS (
@@ -94,7 +101,7 @@ WITH batch AS (
 ), appended AS (
     INSERT INTO events (public_id, tenant_id, type, payload, created_at)
     SELECT event_public_id, tenant_id, :event_type, CAST(event_payload AS json), created_at
-    FROM wanted ORDER BY position
+    FROM wanted WHERE (SELECT count(*) FROM locked) > 0 ORDER BY position
     RETURNING id, tenant_id, created_at
 ), deliveries AS (
     INSERT INTO event_deliveries (event_id, endpoint_id, attempts, next_attempt_at, created_at)
@@ -123,6 +130,7 @@ async def accept_batch(connection: AsyncConnection, rows: Sequence[dict[str, Any
             "source": HistorySource.API.value,
             "event_type": MESSAGE_STATUS_CHANGED,
             "event_type_item": f",{MESSAGE_STATUS_CHANGED},",
+            "events_lock": EVENTS_LOCK_PREFIX,
         },
     )
     return {message_id for (message_id,) in result}

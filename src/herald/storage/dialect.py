@@ -29,7 +29,7 @@ import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Table, Update, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -107,6 +107,10 @@ async def snapshot_read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             yield connection
 
 
+EVENTS_LOCK_PREFIX: Final = "herald.events:"
+"""With the tenant's id, what names its advisory lock (`order_tenant_events`)."""
+
+
 async def order_tenant_events(connection: AsyncConnection, tenant_id: str) -> None:
     """Make the tenant's events commit in the order of their ids, before appending one.
 
@@ -118,7 +122,7 @@ async def order_tenant_events(connection: AsyncConnection, tenant_id: str) -> No
     is held for the commit only. SQLite commits one write transaction at a time already.
     """
     if is_postgresql(connection):
-        key = func.hashtextextended(f"herald.events:{tenant_id}", 0)
+        key = func.hashtextextended(EVENTS_LOCK_PREFIX + tenant_id, 0)
         await connection.execute(select(func.pg_advisory_xact_lock(key)))
 
 

@@ -43,7 +43,6 @@ from herald.storage.accept_batch import accept_batch
 from herald.storage.dialect import (
     in_write_transaction,
     is_postgresql,
-    order_tenant_events,
     snapshot_read,
     write_transaction,
 )
@@ -360,8 +359,6 @@ async def _insert_postgresql(
     records: Sequence[MessageRecord],
 ) -> set[str]:
     """Everything in one statement (`accept_batch`); the ids of the messages stored."""
-    for tenant_id in sorted({each.tenant_id for each in batch}):
-        await order_tenant_events(connection, tenant_id)
     return await accept_batch(
         connection,
         [
