@@ -10,7 +10,6 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from herald.storage.dialect import write_transaction
-from herald.storage.ids import MESSAGE, new_id
 from herald.storage.schema import worker_heartbeats
 from tests.storage.storage_helpers import NOW
 
@@ -50,12 +49,3 @@ async def test_naive_times_are_refused(engine: AsyncEngine) -> None:
             await connection.execute(
                 worker_heartbeats.insert().values(worker_id="w", seen_at=datetime(2026, 1, 1))  # noqa: DTZ001 - the point of the test
             )
-
-
-def test_ids_sort_by_time() -> None:
-    """An id made later sorts after one made earlier, as text."""
-    first = new_id(MESSAGE, NOW)
-    second = new_id(MESSAGE, NOW + timedelta(milliseconds=1))
-    assert first.startswith("msg_")
-    assert len(first) == len("msg_") + 26
-    assert first < second

@@ -7,7 +7,7 @@ guessable. The time comes from the caller's clock, like every other time in stor
 
 from __future__ import annotations
 
-import secrets
+import os
 from datetime import datetime
 from typing import Final
 
@@ -15,6 +15,11 @@ _ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, 
 _LENGTH: Final = 26
 _RANDOM_BITS: Final = 80
 _TIME_BITS: Final = 48
+_RANDOM_BYTES: Final = _RANDOM_BITS // 8
+# Two digits at a time: every 10-bit value's pair, and where each pair of the id starts.
+_PAIRS: Final = tuple(high + low for high in _ALPHABET for low in _ALPHABET)
+_PAIR_SHIFTS: Final = tuple(range(_LENGTH * 5 - 10, -1, -10))
+_POOL_BYTES: Final = 400 * _RANDOM_BYTES
 
 MESSAGE: Final = "msg"
 TENANT: Final = "ten"
@@ -27,9 +32,32 @@ INBOUND: Final = "inb"
 def new_id(prefix: str, now: datetime) -> str:
     """A fresh id such as `msg_01J9Z3K4...` whose text order follows `now`."""
     millis = int(now.timestamp() * 1000) % (1 << _TIME_BITS)
-    value = (millis << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
-    chars = []
-    for _ in range(_LENGTH):
-        value, digit = divmod(value, 32)
-        chars.append(_ALPHABET[digit])
-    return f"{prefix}_{''.join(reversed(chars))}"
+    value = (millis << _RANDOM_BITS) | _random_bits()
+    return prefix + "_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
+
+
+class _RandomPool:
+    """The operating system's random bytes, read 400 ids' worth at a time (one system call
+    each, rather than one per id); forgotten in a forked child, which must not repeat its
+    parent's ids."""
+
+    def __init__(self) -> None:
+        self._bytes = b""
+        self._at = 0
+
+    def take(self) -> int:
+        if self._at >= len(self._bytes):
+            self._bytes = os.urandom(_POOL_BYTES)
+            self._at = 0
+        start = self._at
+        self._at += _RANDOM_BYTES
+        return int.from_bytes(self._bytes[start : self._at])
+
+    def forget(self) -> None:
+        self._bytes = b""
+        self._at = 0
+
+
+_POOL: Final = _RandomPool()
+_random_bits = _POOL.take
+os.register_at_fork(after_in_child=_POOL.forget)
