@@ -42,6 +42,10 @@ REASONS: Final = frozenset(
 )
 """Every `InvalidPhoneNumber.reason` this module raises; stable, for machines."""
 
+# phonenumbers matches a number against dozens of its metadata's patterns (every region of +1
+# for a North American number); keep them compiled rather than look each up in `re`'s cache.
+phonenumbers.enable_pattern_cache()
+
 # Digits in any script (phonenumbers folds full-width and Arabic-Indic digits), white space and
 # the punctuation people put in numbers. Anything else is refused rather than silently dropped,
 # as phonenumbers would (it reads "1-800-FLOWERS" as digits and "ext. 12" as an extension).
