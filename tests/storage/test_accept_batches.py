@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from herald.domain.phone import Channel
 from herald.domain.records import OptOutSource, Tenant
 from herald.errors import IdempotencyConflict, RecipientOptedOut
-from herald.storage.crypto import SecretBox
+from herald.storage.crypto import SecretBox, generate_secret_key
 from herald.storage.deliveries import EventDeliveries
 from herald.storage.endpoints import WebhookEndpointRepository
+from herald.storage.engine import create_engine
 from herald.storage.events import MESSAGE_STATUS_CHANGED, EventRepository
 from herald.storage.messages import MessageRepository
+from herald.storage.migrate import upgrade
 from herald.storage.optouts import OptOutRepository
 from herald.storage.schema import message_status_history, messages
 from herald.storage.tenants import TenantRepository
@@ -220,3 +223,33 @@ async def test_an_accepted_message_is_what_reading_it_back_gives(
     for event in events:
         got = {delivery.endpoint_id for delivery in await deliveries.for_event(event.id)}
         assert got == {endpoint.endpoint.id for endpoint in wanted}
+
+
+@pytest.mark.postgres
+async def test_a_batch_on_a_dropped_connection_does_not_pool_it_again(postgres_url: str) -> None:
+    """A batch runs beside SQLAlchemy, on the driver's connection; when the server has dropped
+    that connection, it is discarded, so the batch's messages, written again each alone,
+    are all accepted on a fresh one."""
+    engine = create_engine(postgres_url)
+    await upgrade(engine)
+    try:
+        tenant = await TenantRepository(engine, SecretBox(generate_secret_key())).create(
+            "acme", now=NOW
+        )
+        repository = MessageRepository(engine)
+        await repository.accept(tenant.id, sms(), now=NOW)  # the pool holds one connection
+        server = await asyncpg.connect(postgres_url)
+        try:
+            dropped = await server.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await server.close()
+        assert dropped == 1
+        accepted = await asyncio.gather(
+            *(repository.accept(tenant.id, sms(to=f"+3161234567{n}"), now=NOW) for n in range(4))
+        )
+        assert all(each.created for each in accepted)
+    finally:
+        await engine.dispose()

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import asyncpg
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -62,6 +63,16 @@ from herald.storage.schema import idempotency_keys, messages
 
 MAX_PAGE: Final = 200
 _WAITING: Final = (Status.ACCEPTED.value, Status.SCHEDULED.value)
+
+
+# What the driver raises when the connection, not the statement, failed (the server went away,
+# or was shut down or restarted under it).
+_CONNECTION_LOST: Final = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
 
 
 class MessageRepository:
@@ -135,8 +146,19 @@ class MessageRepository:
 
     async def _accept_many(self, batch: Sequence[_Acceptance]) -> list[Accepted | None]:
         # A key used twice, or already used, fails the batch; each is then accepted alone.
-        async with write_transaction(self._engine) as connection:
-            return await _accept_all(connection, batch)
+        if self._engine.dialect.name != "postgresql":
+            async with write_transaction(self._engine) as connection:
+                return await _accept_all(connection, batch)
+        # One statement (`accept_batch`), in a transaction of the driver's own.
+        async with self._engine.connect() as connection:
+            driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+            try:
+                async with driver.transaction(isolation="read_committed"):
+                    return await _accept_all(driver, batch)
+            except _CONNECTION_LOST:
+                # SQLAlchemy did not see this fail: it would pool the dead connection again.
+                await connection.invalidate()
+                raise
 
     async def replay(self, tenant_id: str, key: str, fingerprint: str) -> Accepted | None:
         """The message `key` already created (`created=False`), or None if the key is unused.
@@ -335,17 +357,18 @@ class _Acceptance:
 
 
 async def _accept_all(
-    connection: AsyncConnection, batch: Sequence[_Acceptance]
+    connection: AsyncConnection | asyncpg.Connection, batch: Sequence[_Acceptance]
 ) -> list[Accepted | None]:
-    """Insert the messages, their keys, first history entries and events.
+    """Insert the messages, their keys, first history entries and events (on PostgreSQL
+    through SQLAlchemy's connection or the driver's own).
 
     None in place of an acceptance whose recipient has opted out (nothing stored for it)."""
     rows = [_message_values(each) for each in batch]
     records = [_accepted_record(row) for row in rows]
-    if is_postgresql(connection):
-        stored = await _insert_postgresql(connection, batch, rows, records)
-    else:
+    if isinstance(connection, AsyncConnection) and not is_postgresql(connection):
         stored = await _insert_each(connection, batch, rows, records)
+    else:
+        stored = await _insert_postgresql(connection, batch, rows, records)
     return [
         Accepted(message=record, created=True) if record.id in stored else None
         for record in records
@@ -353,7 +376,7 @@ async def _accept_all(
 
 
 async def _insert_postgresql(
-    connection: AsyncConnection,
+    connection: AsyncConnection | asyncpg.Connection,
     batch: Sequence[_Acceptance],
     rows: Sequence[dict[str, Any]],
     records: Sequence[MessageRecord],
