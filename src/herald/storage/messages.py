@@ -155,9 +155,10 @@ class MessageRepository:
             try:
                 async with driver.transaction(isolation="read_committed"):
                     return await _accept_all(driver, batch)
-            except _CONNECTION_LOST:
-                # SQLAlchemy did not see this fail: it would pool the dead connection again.
-                await connection.invalidate()
+            except Exception as exc:
+                if driver.is_closed() or isinstance(exc, _CONNECTION_LOST):
+                    # SQLAlchemy did not see this fail: it would pool the dead connection again.
+                    await connection.invalidate()
                 raise
 
     async def replay(self, tenant_id: str, key: str, fingerprint: str) -> Accepted | None:
