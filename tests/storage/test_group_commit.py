@@ -34,13 +34,23 @@ class Recorder:
         return item * 10
 
 
-async def test_a_lone_write_goes_at_once_and_alone() -> None:
-    """With nothing else waiting, the write is written on its own, without a batch."""
+async def test_a_lone_write_goes_at_once_as_a_batch_of_one() -> None:
+    """With nothing else waiting, the write is committed at once, through `flush`."""
     recorder = Recorder()
     commit = GroupCommit(recorder.flush, recorder.single)
     assert await commit.submit(4) == 40
+    assert recorder.batches == [[4]]
+    assert recorder.singles == []
+
+
+async def test_a_lone_write_that_fails_is_written_again_alone() -> None:
+    """`single` gives a lone write the answer, or the error, of its own."""
+    recorder = Recorder(refuse=frozenset({4}))
+    commit = GroupCommit(recorder.flush, recorder.single)
+    with pytest.raises(ValueError, match="item 4 refused"):
+        await commit.submit(4)
+    assert recorder.batches == [[4]]
     assert recorder.singles == [4]
-    assert recorder.batches == []
 
 
 async def test_writes_arriving_during_a_commit_share_the_next() -> None:

@@ -135,9 +135,9 @@ async def accept_batch(
     `event_public_id` and `event_payload`); the ids of those written, that is, of all rows but
     those whose `opt_out_address` has opted out of their channel.
 
-    `connection` is SQLAlchemy's, in its transaction, or asyncpg's own, in one of its own:
-    a batch of the group commit skips SQLAlchemy, whose handling of a statement and its result
-    costs more than the driver's execution of it."""
+    `connection` is SQLAlchemy's, in its transaction, or asyncpg's own, outside any: the
+    statement is then its own transaction. A batch of the group commit skips SQLAlchemy, whose
+    handling of a statement and its result costs more than the driver's execution of it."""
     values: dict[str, Any] = {
         name: [_json_text(row[name]) for row in rows]
         if name in JSON_COLUMNS

@@ -6,10 +6,11 @@ arrive while one transaction is committing wait for it to finish and then go tog
 next one: nothing waits for a timer, so a lone write is committed at once, and under load a
 batch holds whatever arrived during the previous commit (up to `max_batch`).
 
-`flush(items)` writes a batch in one transaction and returns one result per item, in order. If
-it raises, nothing of the batch was committed, and every item of it is written again on its own
-by `single(item)`, so that each caller gets the answer (or the error) its own write would have
-had: a batch is never more than an optimisation.
+`flush(items)` writes a batch (of one item, too) in one transaction and returns one result per
+item, in order. If it raises, nothing of the batch was committed, and every item of it is
+written again on its own by `single(item)`, so that each caller gets the answer (or the error)
+its own write would have had: a batch is never more than an optimisation, and `flush` may take
+the shortest way, leaving every refusal and error to `single`.
 
 One background task per `GroupCommit` runs the batches and ends when none is waiting. It runs
 in a context of its own, not in that of whichever caller started it.
@@ -74,15 +75,14 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _write(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         items = [item for item, _ in batch]
-        if len(batch) > 1:
-            try:
-                results = await self._flush(items)
-            except Exception as exc:  # noqa: BLE001 - each item is retried alone, and reports its own
-                _log.debug("a batch of %d failed (%s); writing each alone", len(batch), exc)
-            else:
-                for (_, future), result in zip(batch, results, strict=True):
-                    _settle(future, result)
-                return
+        try:
+            results = await self._flush(items)
+        except Exception as exc:  # noqa: BLE001 - each item is retried alone, and reports its own
+            _log.debug("a batch of %d failed (%s); writing each alone", len(batch), exc)
+        else:
+            for (_, future), result in zip(batch, results, strict=True):
+                _settle(future, result)
+            return
         for item, future in batch:
             try:
                 result = await self._single(item)

@@ -149,12 +149,12 @@ class MessageRepository:
         if self._engine.dialect.name != "postgresql":
             async with write_transaction(self._engine) as connection:
                 return await _accept_all(connection, batch)
-        # One statement (`accept_batch`), in a transaction of the driver's own.
+        # One statement (`accept_batch`), on the driver's connection: the engine's connections
+        # commit each statement on its own, and a statement is atomic, so no BEGIN or COMMIT.
         async with self._engine.connect() as connection:
             driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
             try:
-                async with driver.transaction(isolation="read_committed"):
-                    return await _accept_all(driver, batch)
+                return await _accept_all(driver, batch)
             except Exception as exc:
                 if driver.is_closed() or isinstance(exc, _CONNECTION_LOST):
                     # SQLAlchemy did not see this fail: it would pool the dead connection again.
