@@ -56,8 +56,9 @@ class GroupCommit(Generic[Item, Result]):
         self._waiting.append((item, future))
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run(), context=contextvars.Context())
-        # The write goes on if the caller is cancelled: it may already be committing.
-        return await asyncio.shield(future)
+        # A cancelled caller cancels only its future: the write is the runner's, and goes on
+        # (it may already be committing); a cancelled future is then left unanswered.
+        return await future
 
     async def _run(self) -> None:
         batch: list[tuple[Item, asyncio.Future[Result]]] = []
