@@ -207,11 +207,8 @@ class Gateway:
         outcomes = self.webhook_outcomes
         self._app = create_api(
             api,
-            extra_routers=[
-                create_router(webhooks),
-                metrics_router(outcomes, settings),
-                admin_router,
-            ],
+            first_routers=[create_router(webhooks)],
+            extra_routers=[metrics_router(outcomes, settings), admin_router],
         )
         # Outside the API's body limit, so that its refusals of webhooks are counted too.
         self._app.add_middleware(CountWebhookOutcomes, outcomes=outcomes)

@@ -37,10 +37,13 @@ DESCRIPTION = (
 def create_api(
     deps: ApiDeps,
     *,
+    first_routers: Sequence[APIRouter] = (),
     extra_routers: Sequence[APIRouter] = (),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
-    """The HTTP API over `deps`, with `extra_routers` (e.g. the webhook intake) mounted too."""
+    """The HTTP API over `deps`, with `first_routers` (the webhook intake) and `extra_routers`
+    mounted too. FastAPI tries the routes in order, each in full, until one matches: the busiest
+    intake, whose paths no other route shares, goes first."""
     app = FastAPI(
         title="Herald",
         version=__version__,
@@ -63,6 +66,8 @@ def create_api(
         max_bytes=max_body_bytes,
         read_timeout=deps.settings.http_read_timeout_seconds,
     )
+    for router in first_routers:
+        app.include_router(router)
     for module in (messages, optouts, verifications, endpoints, events, health, docs_page):
         app.include_router(module.router)
     for router in extra_routers:
