@@ -366,3 +366,34 @@ def test_digit_soup_raises_only_invalid_phone_number(text: str) -> None:
     """Digits and punctuation in any order never escape as another exception."""
     outcome = _outcome(text, "NL")
     assert outcome in REASONS or outcome.startswith("+")
+
+
+def _phonenumbers_own(e164: str) -> tuple[NumberType, str | None]:
+    parsed = phonenumbers.parse(e164)
+    kind = phonenumbers.PhoneNumberType.to_string(phonenumbers.number_type(parsed))
+    region = phonenumbers.region_code_for_number(parsed)
+    return NumberType(kind.lower()), None if region == "001" else region
+
+
+def test_every_example_has_the_type_and_region_phonenumbers_gives() -> None:
+    """Herald finds a number's region once and reads the type for it; that is the type and
+    the region phonenumbers' own `number_type` and `region_code_for_number` give."""
+    differing = [
+        e164
+        for e164 in _EXAMPLES
+        if ((number := parse(e164)).number_type, number.region) != _phonenumbers_own(e164)
+    ]
+    assert differing == []
+
+
+@given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
+def test_a_number_is_valid_exactly_when_phonenumbers_says_so(text: str) -> None:
+    """Any E.164-shaped text: refused when phonenumbers finds it invalid, else typed alike."""
+    try:
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(text))
+    except phonenumbers.NumberParseException:  # no such country code, say
+        valid = False
+    outcome = _outcome(text, None)
+    assert outcome.startswith("+") == valid
+    if valid:
+        assert (parse(text).number_type, parse(text).region) == _phonenumbers_own(outcome)

@@ -20,8 +20,15 @@ import re
 from typing import Final
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType, geocoder
+from phonenumbers import (
+    NumberParseException,
+    PhoneMetadata,
+    PhoneNumberFormat,
+    PhoneNumberType,
+    geocoder,
+)
 from phonenumbers import timezone as phone_timezone
+from phonenumbers.phonenumberutil import _number_type_helper
 
 from herald.errors import InvalidPhoneNumber
 
@@ -260,12 +267,11 @@ def _parse_error(text: str, exc: NumberParseException) -> InvalidPhoneNumber:
 
 
 def _validated(text: str, parsed: phonenumbers.PhoneNumber) -> PhoneNumber:
-    # number_type() is UNKNOWN exactly when is_valid_number() is False: one lookup, not two.
-    number_type = _TYPES[phonenumbers.number_type(parsed)]
+    region = phonenumbers.region_code_for_number(parsed)
+    number_type = _number_type(parsed, region)
     country_code = parsed.country_code or 0
     if number_type is NumberType.UNKNOWN:
         raise _invalid(text, parsed, country_code)
-    region = phonenumbers.region_code_for_number(parsed)
     can_receive_sms, sms_reason = _sms_capability(number_type, country_code)
     return PhoneNumber(
         e164=phonenumbers.format_number(parsed, PhoneNumberFormat.E164),
@@ -275,6 +281,21 @@ def _validated(text: str, parsed: phonenumbers.PhoneNumber) -> PhoneNumber:
         can_receive_sms=can_receive_sms,
         sms_reason=sms_reason,
     )
+
+
+def _number_type(parsed: phonenumbers.PhoneNumber, region: str | None) -> NumberType:
+    """`phonenumbers.number_type(parsed)`, given the region it would look up first.
+
+    UNKNOWN exactly when the number is not valid. Finding the region is most of the work (for
+    +1, every region of the plan is tried in turn), so it is done once, here and for the
+    caller; the steps are `number_type`'s own (`tests/domain/test_phone.py` compares them)."""
+    if region is None:  # no region's plan has the number
+        return NumberType.UNKNOWN
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(parsed.country_code or 0, region)
+    if metadata is None:
+        return NumberType.UNKNOWN
+    national = phonenumbers.national_significant_number(parsed)
+    return _TYPES[_number_type_helper(national, metadata)]
 
 
 def _invalid(text: str, parsed: phonenumbers.PhoneNumber, country_code: int) -> InvalidPhoneNumber:
