@@ -1,7 +1,8 @@
 """`POST /v1/messages` read directly or by FastAPI: the same answers either way.
 
 A well-formed, authenticated send (`Content-Type: application/json` exactly, no query string)
-is read by the route itself; any other goes through FastAPI's dependencies. A media type
+is answered by the `DirectSend` middleware, ahead of FastAPI's routing; any other goes on to
+the route and FastAPI's dependencies. A media type
 parameter (`; charset=utf-8`) is enough to take the second path with the same request, so
 each request here is sent both ways and the answers compared.
 """
@@ -12,6 +13,7 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from herald.api.auth import authenticated_tenant
 from herald.api.deps import ApiDeps
@@ -125,3 +127,27 @@ async def test_only_a_well_formed_send_skips_the_dependencies(alice: Caller, app
         assert solved(await alice.http.post("/v1/messages", json={"channel": "sms"}))
     finally:
         app.dependency_overrides.clear()
+
+
+FAILURES = {
+    "database": (OperationalError("INSERT", {}, OSError("refused")), 503, "service_unavailable"),
+    "unexpected": (RuntimeError("a bug"), 500, "internal_error"),
+}
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+async def test_an_error_while_storing_is_answered_alike(
+    alice: Caller, deps: ApiDeps, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """The app's exception handlers answer the direct path's errors: the same problem."""
+    error, status, code = FAILURES[failure]
+
+    async def failing(*_: object, **__: object) -> None:
+        raise error
+
+    monkeypatch.setattr(deps.messages, "accept", failing)
+    direct = await _post(alice, sms(), DIRECT)
+    declared = await _post(alice, sms(), DECLARED)
+    assert direct[0] == declared[0] == status
+    assert direct[1] == declared[1]
+    assert direct[1]["code"] == code
