@@ -15,15 +15,14 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final, cast
+from typing import Annotated, Final, cast
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BeforeValidator
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, HTTPExceptionHandler, Message, Receive, Scope, Send
 
 from herald.api.auth import CurrentTenant
 from herald.api.deps import ApiDeps, Deps
@@ -147,11 +146,12 @@ class DirectSend:
         received = await read_all(receive)
         receive = replay(received, receive)
         app: FastAPI = scope["app"]
-        direct = await _direct_request(scope, received, app.state.herald)
+        deps: ApiDeps = app.state.herald
+        direct = await _direct_request(scope, received, deps)
         if direct is None:
             await self._app(scope, receive, send)
             return
-        payload, tenant, deps = direct
+        payload, tenant = direct
         request = Request(scope, receive)
         try:
             response = await _send(
@@ -178,8 +178,8 @@ def _may_be_direct(scope: Scope) -> bool:
 
 async def _direct_request(
     scope: Scope, received: list[Message], deps: ApiDeps
-) -> tuple[SendMessageRequest, Tenant, ApiDeps] | None:
-    """The request's message, tenant and deps if nothing about it needs FastAPI's answer."""
+) -> tuple[SendMessageRequest, Tenant] | None:
+    """The request's message and tenant if nothing about it needs FastAPI's answer."""
     headers = Headers(scope=scope)
     if headers.get("content-type") != "application/json" or received[-1]["type"] != "http.request":
         return None
@@ -192,17 +192,17 @@ async def _direct_request(
     except (ValueError, RecursionError):  # a ValidationError, bad JSON or UTF-8 among them
         return None
     tenant = await deps.api_keys.authenticate(key)
-    return None if tenant is None else (payload, tenant, deps)
+    return None if tenant is None else (payload, tenant)
 
 
-def _handler_for(app: FastAPI, exc: Exception) -> Callable[[Request, Exception], Any] | None:
+def _handler_for(app: FastAPI, exc: Exception) -> HTTPExceptionHandler | None:
     """The handler the app's routes would have given `exc` (not the catch-all `Exception`)."""
     for kind in type(exc).__mro__:
         if kind is Exception:
             return None
         handler = app.exception_handlers.get(kind)
         if handler is not None:
-            return cast("Callable[[Request, Exception], Any]", handler)
+            return cast("HTTPExceptionHandler", handler)  # the app has no websocket routes
     return None
 
 
