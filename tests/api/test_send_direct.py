@@ -130,8 +130,9 @@ async def test_only_a_well_formed_send_skips_the_dependencies(alice: Caller, app
 
 
 FAILURES = {
-    "database": (OperationalError("INSERT", {}, OSError("refused")), 503, "service_unavailable"),
-    "unexpected": (RuntimeError("a bug"), 500, "internal_error"),
+    "database": ("messages", "accept", OperationalError("INSERT", {}, OSError()), 503),
+    "unexpected": ("messages", "accept", RuntimeError("a bug"), 500),
+    "database-down": ("api_keys", "authenticate", ConnectionRefusedError(), 503),
 }
 
 
@@ -139,15 +140,15 @@ FAILURES = {
 async def test_an_error_while_storing_is_answered_alike(
     alice: Caller, deps: ApiDeps, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
-    """The app's exception handlers answer the direct path's errors: the same problem."""
-    error, status, code = FAILURES[failure]
+    """The app's exception handlers answer the direct path's errors, the API key's lookup
+    included: the same problem."""
+    repository, method, error, status = FAILURES[failure]
 
     async def failing(*_: object, **__: object) -> None:
         raise error
 
-    monkeypatch.setattr(deps.messages, "accept", failing)
+    monkeypatch.setattr(getattr(deps, repository), method, failing)
     direct = await _post(alice, sms(), DIRECT)
     declared = await _post(alice, sms(), DECLARED)
     assert direct[0] == declared[0] == status
     assert direct[1] == declared[1]
-    assert direct[1]["code"] == code

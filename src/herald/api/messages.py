@@ -147,22 +147,23 @@ class DirectSend:
         receive = replay(received, receive)
         app: FastAPI = scope["app"]
         deps: ApiDeps = app.state.herald
-        direct = await _direct_request(scope, received, deps)
-        if direct is None:
-            await self._app(scope, receive, send)
-            return
-        payload, tenant = direct
         request = Request(scope, receive)
         try:
-            response = await _send(
-                payload, tenant, deps, _checked_key(request.headers.get("idempotency-key"))
-            )
-        except Exception as exc:
+            direct = await _direct_request(scope, received, deps)
+            if direct is None:
+                response = None
+            else:
+                key = _checked_key(request.headers.get("idempotency-key"))
+                response = await _send(*direct, deps, key)
+        except Exception as exc:  # the API key's lookup, too: the database may be away
             handler = _handler_for(app, exc)
             if handler is None:
                 raise
             answer = handler(request, exc)
             response = await answer if inspect.isawaitable(answer) else answer
+        if response is None:
+            await self._app(scope, receive, send)
+            return
         await response(scope, receive, send)
 
 
