@@ -543,7 +543,7 @@ def main() -> None:
     parser.add_argument(
         "--dispatch", type=int, default=1000, help="messages dispatched, and callbacks per round"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; medians are reported")
     parser.add_argument(
         "--databases", default="postgresql,sqlite", help="postgresql, sqlite or both"
     )
