@@ -70,6 +70,21 @@ async def test_writes_arriving_during_a_commit_share_the_next() -> None:
     assert recorder.singles == []
 
 
+async def test_a_write_submitted_in_the_same_pass_of_the_loop_joins_the_batch() -> None:
+    """A task that was ready when the first write came submits before the batch is taken."""
+    recorder = Recorder()
+    commit = GroupCommit(recorder.flush, recorder.single)
+
+    async def next_pass() -> int:
+        await asyncio.sleep(0)
+        return await commit.submit(2)
+
+    first = asyncio.create_task(commit.submit(1))
+    second = asyncio.create_task(next_pass())
+    assert [await first, await second] == [10, 20]
+    assert recorder.batches == [[1, 2]]
+
+
 async def test_a_batch_is_never_larger_than_max_batch() -> None:
     """Twelve waiting writes with `max_batch=5` go as 5, 5 and 2."""
     recorder = Recorder()
