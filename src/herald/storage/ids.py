@@ -32,7 +32,7 @@ INBOUND: Final = "inb"
 def new_id(prefix: str, now: datetime) -> str:
     """A fresh id such as `msg_01J9Z3K4...` whose text order follows `now`."""
     millis = int(now.timestamp() * 1000) % (1 << _TIME_BITS)
-    value = (millis << _RANDOM_BITS) | _random_bits()
+    value = (millis << _RANDOM_BITS) | _POOL.take()
     return prefix + "_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
@@ -59,5 +59,4 @@ class _RandomPool:
 
 
 _POOL: Final = _RandomPool()
-_random_bits = _POOL.take
 os.register_at_fork(after_in_child=_POOL.forget)
