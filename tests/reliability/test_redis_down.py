@@ -226,10 +226,21 @@ async def test_sending_goes_on_per_process_while_redis_is_down(
     for worker in workers:
         assert worker.poll() is None  # never restarted
         assert cluster.stop(worker) == 0
+    warned = 0
     for log in cluster.worker_logs():
-        # One warning when Redis went away, one when it came back.
-        assert log.count("rate limits hold per worker only") == 1, log[-3000:]
-        assert log.count("Redis answers again") == 1, log[-3000:]
+        # A warning when Redis went away, then one when it came back, from each worker that
+        # sent during the outage (a worker asks Redis when it sends: in a short outage the
+        # other may have claimed every message). Rarely, a worker's first call after Redis
+        # returned fails once more: a second pair, never a flood.
+        said = [
+            "down" if "rate limits hold per worker only" in line else "up"
+            for line in log.splitlines()
+            if "rate limits hold per worker only" in line or "Redis answers again" in line
+        ]
+        assert said == ["down", "up"] * (len(said) // 2), log[-3000:]
+        assert len(said) <= 4, log[-3000:]
+        warned += len(said)
+    assert warned >= 1, "no worker noticed that Redis was down"
     sent = await cluster.emulator_messages()
     received = Counter(each.body for each in sent if each.body in expected)
     duplicated = {text: n for text, n in received.items() if n > 1}
